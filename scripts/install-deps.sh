@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package the build, the tests and the demo need. Idempotent; run as root.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+packages=(
+  # build
+  meson ninja-build pkg-config g++ clang clang-format libclang-rt-14-dev
+  libsystemd-dev libseccomp-dev libinih-dev libgtest-dev libgmock-dev googletest
+  libphp8.2-embed php8.2-dev php8.2-cli
+  # tests and demo: real front ends and peers
+  nginx-light libfcgi-bin php8.2-fpm curl python3 dbus systemd-container
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+# Never start services (nginx, php-fpm) as a side effect of installing them.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod +x /usr/sbin/policy-rc.d
+fi
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

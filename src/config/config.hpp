@@ -1,0 +1,119 @@
+// The typed pool configuration, read from php-fpm pool-file syntax.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace php_pool::config {
+
+enum class PmStyle { Static, Dynamic, Ondemand };
+const char* to_string(PmStyle pm);
+
+// A php_value/php_flag/php_admin_value/php_admin_flag entry, kept in file order.
+struct PhpIni {
+  std::string name;
+  std::string value;
+  bool admin = false;  // php_admin_*: cannot be changed by ini_set
+};
+
+struct Source {
+  std::string file;
+  int line = 0;
+};
+
+struct PoolConfig {
+  std::string name;  // the [section] name
+  Source source;     // where the section starts
+
+  // listening
+  std::string listen;  // as written (unix path, port, addr:port, [v6]:port)
+  int listen_backlog = 511;
+  std::string listen_owner, listen_group, listen_mode;  // mode as octal text, "" = default
+  std::string listen_acl_users, listen_acl_groups;
+  std::vector<std::string> listen_allowed_clients;  // empty = any
+
+  // identity and sandbox
+  std::string user, group, prefix, chroot, chdir;
+  bool clear_env = true;
+  std::map<std::string, std::string> env;  // env[NAME] = value
+  std::vector<std::string> security_limit_extensions = {".php", ".phar"};
+  std::optional<int> rlimit_files, rlimit_core;  // rlimit_core "unlimited" = -1
+  std::optional<int> process_priority;
+  bool process_dumpable = false;
+  std::string sandbox_seccomp = "default";  // php-pool: default | strict | off | /abs/path
+
+  // process manager
+  PmStyle pm = PmStyle::Dynamic;
+  int pm_max_children = 5;
+  int pm_start_servers = 0;  // 0 = php-fpm default: min_spare + (max_spare - min_spare) / 2
+  int pm_min_spare_servers = 0;
+  int pm_max_spare_servers = 0;
+  int pm_max_spawn_rate = 32;
+  std::chrono::seconds pm_process_idle_timeout{10};
+  int pm_max_requests = 0;
+  std::string pm_status_path, pm_status_listen;
+  std::string ping_path, ping_response = "pong";
+
+  // timeouts and logs
+  std::chrono::seconds request_terminate_timeout{0};
+  bool request_terminate_timeout_track_finished = false;
+  std::chrono::seconds request_slowlog_timeout{0};
+  int request_slowlog_trace_depth = 20;
+  std::string slowlog;
+  std::string access_log;
+  std::string access_format = "%R - %u %t \"%m %r\" %s";
+  std::vector<std::string> access_suppress_path;
+  bool catch_workers_output = false;
+  bool decorate_workers_output = true;
+
+  std::vector<PhpIni> php_ini;  // php_value/php_flag/php_admin_value/php_admin_flag in order
+};
+
+struct GlobalConfig {
+  std::string pid;
+  std::string error_log;  // "" = stderr / journal
+  std::string syslog_facility = "daemon", syslog_ident = "php-fpm";
+  std::string log_level = "notice";  // alert, error, warning, notice, debug
+  int log_limit = 1024;
+  bool log_buffering = true;
+  int emergency_restart_threshold = 0;
+  std::chrono::seconds emergency_restart_interval{0};
+  std::chrono::seconds process_control_timeout{0};
+  int process_max = 0;
+  int rlimit_files = 0, rlimit_core = 0;  // 0 = unset
+  std::chrono::seconds systemd_interval{10};
+};
+
+struct Diagnostic {
+  Source where;
+  std::string message;  // without the FILE:LINE prefix
+  std::string format() const;  // "FILE:LINE: message"
+};
+
+struct Config {
+  GlobalConfig global;
+  std::vector<PoolConfig> pools;
+  std::vector<Diagnostic> warnings;  // accepted but not honoured, deprecated, ...
+};
+
+struct LoadOptions {
+  std::string prefix;  // $prefix expansion and relative paths; "" = directory of the file
+  // -d name=value from the command line, applied as php_admin_value-like overrides
+};
+
+struct LoadResult {
+  std::optional<Config> config;     // set when there are no errors
+  std::vector<Diagnostic> errors;   // every error found, each FILE:LINE: message
+};
+
+// Reads FILE (and its includes), validates every pool, and fills the typed configuration.
+LoadResult load(const std::string& file, const LoadOptions& options = {});
+
+// Picks the pool: by name, or the only one. Returns nullptr and sets error otherwise.
+const PoolConfig* select_pool(const Config& config, const std::string& name, std::string& error);
+
+}  // namespace php_pool::config

@@ -1,0 +1,124 @@
+// FastCGI 1.0 codec: pure, bytes in, records out. No sockets, no PHP.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace php_pool::fastcgi {
+
+inline constexpr uint8_t kVersion = 1;
+inline constexpr size_t kHeaderSize = 8;
+inline constexpr size_t kMaxContent = 65535;
+
+enum class RecordType : uint8_t {
+  BeginRequest = 1,
+  AbortRequest = 2,
+  EndRequest = 3,
+  Params = 4,
+  Stdin = 5,
+  Stdout = 6,
+  Stderr = 7,
+  Data = 8,
+  GetValues = 9,
+  GetValuesResult = 10,
+  UnknownType = 11,
+};
+
+enum class Role : uint16_t { Responder = 1, Authorizer = 2, Filter = 3 };
+
+enum class ProtocolStatus : uint8_t {
+  RequestComplete = 0,
+  CantMpxConn = 1,
+  Overloaded = 2,
+  UnknownRole = 3,
+};
+
+inline constexpr uint8_t kFlagKeepConn = 1;
+
+struct Header {
+  uint8_t version = kVersion;
+  RecordType type = RecordType::UnknownType;
+  uint16_t request_id = 0;
+  uint16_t content_length = 0;
+  uint8_t padding_length = 0;
+};
+
+// Header encode/parse on exactly 8 bytes.
+void encode_header(const Header& h, uint8_t out[kHeaderSize]);
+Header parse_header(const uint8_t in[kHeaderSize]);
+
+using Param = std::pair<std::string, std::string>;
+using Params = std::vector<Param>;
+
+// Name-value pair encoding (1- or 4-byte lengths), appended to out.
+void append_name_value(std::string& out, std::string_view name, std::string_view value);
+// Decodes a complete PARAMS stream body. Returns false on a malformed body.
+bool decode_name_values(std::string_view body, Params& out);
+
+// What the server-side decoder reports, in stream order.
+struct Event {
+  enum class Kind {
+    Begin,     // BEGIN_REQUEST with role RESPONDER: request_id, keep_conn set
+    Params,    // the PARAMS stream ended: params holds every pair
+    Stdin,     // a non-empty STDIN chunk: data
+    StdinEnd,  // the empty STDIN record
+    Abort,     // ABORT_REQUEST for the current request
+  };
+  Kind kind;
+  uint16_t request_id = 0;
+  bool keep_conn = false;
+  Params params;
+  std::string data;
+};
+
+struct Limits {
+  size_t max_params_bytes = 1 << 20;  // total PARAMS stream size per request
+};
+
+// Server side of one connection. Feed it bytes as they arrive (split anywhere); it returns
+// events and writes the replies it owes the peer by itself (GET_VALUES_RESULT, UNKNOWN_TYPE,
+// END_REQUEST with UNKNOWN_ROLE or CANT_MPX_CONN) into `replies`.
+class ServerDecoder {
+ public:
+  explicit ServerDecoder(Limits limits = {}, unsigned max_conns = 1, unsigned max_reqs = 1);
+
+  // Returns false on a protocol violation; error() says what. The connection must be closed.
+  bool feed(std::span<const uint8_t> bytes, std::vector<Event>& events, std::string& replies);
+  bool feed(std::string_view bytes, std::vector<Event>& events, std::string& replies) {
+    return feed(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                         bytes.size()),
+                events, replies);
+  }
+  const std::string& error() const { return error_; }
+
+  // The application finished the current request (END_REQUEST sent); a new BEGIN may follow.
+  void request_done();
+  // Id of the request in progress, 0 if none.
+  uint16_t current_request() const { return current_id_; }
+
+ private:
+  // implementation state (header buffer, content buffer, params accumulator, ...)
+  Limits limits_;
+  unsigned max_conns_;
+  unsigned max_reqs_;
+  std::string error_;
+  uint16_t current_id_ = 0;
+  // ... helper adds what it needs
+};
+
+// Encoders for the response direction. Stream data is split into records of at most
+// 65535 content bytes, each padded to a multiple of 8.
+void append_stream(std::string& out, RecordType type, uint16_t request_id, std::string_view data);
+void append_stream_end(std::string& out, RecordType type, uint16_t request_id);
+void append_end_request(std::string& out, uint16_t request_id, uint32_t app_status,
+                        ProtocolStatus status);
+// Client-side helpers (tests, benchmarks, the status client): BEGIN_REQUEST and PARAMS.
+void append_begin_request(std::string& out, uint16_t request_id, Role role, bool keep_conn);
+void append_params(std::string& out, uint16_t request_id, const Params& params);
+
+}  // namespace php_pool::fastcgi
