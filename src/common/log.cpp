@@ -1,0 +1,134 @@
+#include "common/log.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <systemd/sd-journal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+
+namespace php_pool::log {
+namespace {
+
+std::string g_pool;
+Level g_min = Level::Notice;
+int g_fd = STDERR_FILENO;
+std::string g_path;
+int g_journal = -1;  // -1 unknown, 0 no, 1 yes
+
+const char* level_name(Level l) {
+  switch (l) {
+    case Level::Debug: return "DEBUG";
+    case Level::Notice: return "NOTICE";
+    case Level::Warning: return "WARNING";
+    case Level::Error: return "ERROR";
+    case Level::Alert: return "ALERT";
+  }
+  return "?";
+}
+
+int syslog_priority(Level l) {
+  switch (l) {
+    case Level::Debug: return 7;
+    case Level::Notice: return 5;
+    case Level::Warning: return 4;
+    case Level::Error: return 3;
+    case Level::Alert: return 1;
+  }
+  return 6;
+}
+
+// stderr is the journal when JOURNAL_STREAM names the device:inode of our fd 2.
+bool stderr_is_journal() {
+  if (g_journal >= 0) return g_journal == 1;
+  g_journal = 0;
+  const char* e = getenv("JOURNAL_STREAM");
+  struct stat st;
+  unsigned long dev = 0, ino = 0;
+  if (e && sscanf(e, "%lu:%lu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0 &&
+      st.st_dev == dev && st.st_ino == ino)
+    g_journal = 1;
+  return g_journal == 1;
+}
+
+}  // namespace
+
+void setup(const std::string& pool, Level min_level) {
+  g_pool = pool;
+  g_min = min_level;
+}
+
+bool parse_level(const std::string& t, Level& out) {
+  if (t == "debug") out = Level::Debug;
+  else if (t == "notice") out = Level::Notice;
+  else if (t == "warning") out = Level::Warning;
+  else if (t == "error") out = Level::Error;
+  else if (t == "alert") out = Level::Alert;
+  else return false;
+  return true;
+}
+
+bool open_file(const std::string& path, std::string& error) {
+  if (path.empty()) {
+    if (g_fd != STDERR_FILENO) close(g_fd);
+    g_fd = STDERR_FILENO;
+    g_path.clear();
+    return true;
+  }
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (fd < 0) {
+    error = "cannot open error_log '" + path + "': " + strerror(errno);
+    return false;
+  }
+  if (g_fd != STDERR_FILENO) close(g_fd);
+  g_fd = fd;
+  g_path = path;
+  return true;
+}
+
+void reopen() {
+  if (g_path.empty()) return;
+  std::string err;
+  std::string path = g_path;
+  if (!open_file(path, err)) write(Level::Error, {}, "%s", err.c_str());
+}
+
+void write(Level level, const Fields& f, const char* fmt, ...) {
+  if (level < g_min) return;
+  char msg[4096];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+
+  if (g_fd == STDERR_FILENO && stderr_is_journal()) {
+    sd_journal_send("MESSAGE=[pool %s] %s", g_pool.c_str(), msg, "PRIORITY=%d",
+                    syslog_priority(level), "POOL=%s", g_pool.c_str(), "WORKER_PID=%d",
+                    f.worker_pid ? f.worker_pid : 0, "SCRIPT=%s", f.script ? f.script : "",
+                    "REQUEST_URI=%s", f.request_uri ? f.request_uri : "", nullptr);
+    return;
+  }
+  // php-fpm's format: [23-Nov-2026 10:00:00] WARNING: [pool www] message
+  char when[64];
+  time_t now = time(nullptr);
+  struct tm tm;
+  localtime_r(&now, &tm);
+  strftime(when, sizeof when, "%d-%b-%Y %H:%M:%S", &tm);
+  char line[4400];
+  int n;
+  if (g_pool.empty())
+    n = snprintf(line, sizeof line, "[%s] %s: %s\n", when, level_name(level), msg);
+  else
+    n = snprintf(line, sizeof line, "[%s] %s: [pool %s] %s\n", when, level_name(level),
+                 g_pool.c_str(), msg);
+  if (n > (int)sizeof line - 1) n = sizeof line - 1;
+  ssize_t r = ::write(g_fd, line, n);
+  (void)r;
+}
+
+}  // namespace php_pool::log

@@ -1,0 +1,34 @@
+// Pool log: php-fpm's levels and line format on stderr, or structured journal entries when
+// stderr is the journal (JOURNAL_STREAM).
+#pragma once
+
+#include <string>
+
+namespace php_pool::log {
+
+enum class Level { Debug = 0, Notice = 1, Warning = 2, Error = 3, Alert = 4 };
+
+struct Fields {
+  int worker_pid = 0;
+  const char* script = nullptr;
+  const char* request_uri = nullptr;
+};
+
+// Sets the pool name (POOL= field, "[pool NAME]" prefix) and the lowest level written.
+void setup(const std::string& pool, Level min_level);
+bool parse_level(const std::string& text, Level& out);
+// Redirects lines to a file (error_log); "" returns to stderr. Reopened by reopen().
+bool open_file(const std::string& path, std::string& error);
+void reopen();
+
+void write(Level level, const Fields& fields, const char* fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#define PP_LOG(level, ...) ::php_pool::log::write(level, {}, __VA_ARGS__)
+#define log_debug(...) PP_LOG(::php_pool::log::Level::Debug, __VA_ARGS__)
+#define log_notice(...) PP_LOG(::php_pool::log::Level::Notice, __VA_ARGS__)
+#define log_warning(...) PP_LOG(::php_pool::log::Level::Warning, __VA_ARGS__)
+#define log_error(...) PP_LOG(::php_pool::log::Level::Error, __VA_ARGS__)
+#define log_alert(...) PP_LOG(::php_pool::log::Level::Alert, __VA_ARGS__)
+
+}  // namespace php_pool::log

@@ -1,0 +1,218 @@
+#include "manager/listen.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/log.hpp"
+#include "systemd/listen_fds.hpp"
+
+namespace php_pool::manager {
+namespace {
+
+bool all_digits(const std::string& s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+
+int make_socket(int family) {
+  return socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+}
+
+bool bind_unix(const config::PoolConfig& pool, const std::string& path, ListenSet& out,
+               std::string& error) {
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  if (path.size() >= sizeof sa.sun_path) {
+    error = "listen path '" + path + "' is too long";
+    return false;
+  }
+  memcpy(sa.sun_path, path.c_str(), path.size() + 1);
+  int fd = make_socket(AF_UNIX);
+  if (fd < 0) {
+    error = std::string("socket() failed: ") + strerror(errno);
+    return false;
+  }
+  // A socket file left by a previous run: replace it unless something still listens there.
+  if (connect(fd, (sockaddr*)&sa, sizeof sa) == 0) {
+    close(fd);
+    error = "another process already listens on '" + path + "'";
+    return false;
+  }
+  close(fd);
+  unlink(path.c_str());
+  fd = make_socket(AF_UNIX);
+  mode_t old = umask(0777);  // no window where the socket is open to all
+  int r = bind(fd, (sockaddr*)&sa, sizeof sa);
+  umask(old);
+  if (r < 0) {
+    error = "cannot bind '" + path + "': " + strerror(errno);
+    close(fd);
+    return false;
+  }
+  mode_t mode = 0660;
+  if (!pool.listen_mode.empty()) mode = mode_t(strtoul(pool.listen_mode.c_str(), nullptr, 8));
+  uid_t uid = uid_t(-1);
+  gid_t gid = gid_t(-1);
+  std::string owner = pool.listen_owner.empty() ? pool.user : pool.listen_owner;
+  std::string group = pool.listen_group.empty() ? pool.group : pool.listen_group;
+  if (!owner.empty() && geteuid() == 0) {
+    if (passwd* pw = getpwnam(owner.c_str())) uid = pw->pw_uid;
+    else log::write(log::Level::Warning, {}, "listen.owner: no user '%s'", owner.c_str());
+  }
+  if (!group.empty() && geteuid() == 0) {
+    if (struct group* gr = getgrnam(group.c_str())) gid = gr->gr_gid;
+    else log::write(log::Level::Warning, {}, "listen.group: no group '%s'", group.c_str());
+  }
+  if (chmod(path.c_str(), mode) < 0 || ((uid != uid_t(-1) || gid != gid_t(-1)) &&
+                                        chown(path.c_str(), uid, gid) < 0)) {
+    error = "cannot set owner/mode of '" + path + "': " + strerror(errno);
+    close(fd);
+    return false;
+  }
+  if (listen(fd, pool.listen_backlog) < 0) {
+    error = "listen() on '" + path + "' failed: " + strerror(errno);
+    close(fd);
+    return false;
+  }
+  out.listeners.push_back({fd, false});
+  out.unix_path = path;
+  return true;
+}
+
+bool bind_inet(const config::PoolConfig& pool, const std::string& spec, ListenSet& out,
+               std::string& error) {
+  std::string host, port;
+  if (all_digits(spec)) {
+    port = spec;
+  } else if (!spec.empty() && spec[0] == '[') {
+    size_t close_br = spec.find("]:");
+    if (close_br == std::string::npos) {
+      error = "listen '" + spec + "': expected [address]:port";
+      return false;
+    }
+    host = spec.substr(1, close_br - 1);
+    port = spec.substr(close_br + 2);
+  } else {
+    size_t colon = spec.rfind(':');
+    host = spec.substr(0, colon);
+    port = spec.substr(colon + 1);
+  }
+  if (!all_digits(port) || std::stoul(port) > 65535) {
+    error = "listen '" + spec + "': invalid port";
+    return false;
+  }
+  uint16_t p = uint16_t(std::stoul(port));
+  sockaddr_storage ss{};
+  socklen_t len;
+  int family;
+  if (host.empty() || host == "*" || host.find(':') != std::string::npos) {
+    // A port alone listens on every address, IPv6 and IPv4 (dual stack), as php-fpm does.
+    auto* s6 = (sockaddr_in6*)&ss;
+    s6->sin6_family = family = AF_INET6;
+    s6->sin6_port = htons(p);
+    s6->sin6_addr = in6addr_any;
+    if (!host.empty() && host != "*" && inet_pton(AF_INET6, host.c_str(), &s6->sin6_addr) != 1) {
+      error = "listen '" + spec + "': invalid IPv6 address";
+      return false;
+    }
+    len = sizeof(sockaddr_in6);
+  } else {
+    auto* s4 = (sockaddr_in*)&ss;
+    s4->sin_family = family = AF_INET;
+    s4->sin_port = htons(p);
+    if (host == "localhost") host = "127.0.0.1";
+    if (inet_pton(AF_INET, host.c_str(), &s4->sin_addr) != 1) {
+      error = "listen '" + spec + "': invalid IPv4 address";
+      return false;
+    }
+    len = sizeof(sockaddr_in);
+  }
+  int fd = make_socket(family);
+  if (fd < 0 && family == AF_INET6 && host.empty()) {
+    // No IPv6 on this host: fall back to IPv4 any.
+    auto* s4 = (sockaddr_in*)&ss;
+    memset(&ss, 0, sizeof ss);
+    s4->sin_family = family = AF_INET;
+    s4->sin_port = htons(p);
+    len = sizeof(sockaddr_in);
+    fd = make_socket(family);
+  }
+  if (fd < 0) {
+    error = std::string("socket() failed: ") + strerror(errno);
+    return false;
+  }
+  int one = 1, zero = 0;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+  if (bind(fd, (sockaddr*)&ss, len) < 0 || listen(fd, pool.listen_backlog) < 0) {
+    error = "cannot listen on '" + spec + "': " + strerror(errno);
+    close(fd);
+    return false;
+  }
+  out.listeners.push_back({fd, false});
+  return true;
+}
+
+// Workers block in accept(): the socket must not be non-blocking (a file status flag that
+// systemd's NonBlocking= or a previous owner may have set).
+void make_blocking(int fd) {
+  int fl = fcntl(fd, F_GETFL);
+  if (fl >= 0 && (fl & O_NONBLOCK)) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+}
+
+}  // namespace
+
+bool open_listeners(const config::PoolConfig& pool, ListenSet& out, std::string& error) {
+  std::vector<systemd::InheritedSocket> inherited;
+  if (systemd::inherited_sockets(inherited, error)) {
+    out.inherited = true;
+    for (auto& s : inherited) {
+      make_blocking(s.fd);
+      out.listeners.push_back({s.fd, s.name == "status"});
+    }
+    if (!pool.listen.empty())
+      log::write(log::Level::Notice, {},
+                 "using %zu socket(s) from systemd; 'listen = %s' is ignored", inherited.size(),
+                 pool.listen.c_str());
+    return true;
+  }
+  if (!error.empty()) return false;
+  bool ok = (!pool.listen.empty() && pool.listen[0] == '/')
+                ? bind_unix(pool, pool.listen, out, error)
+                : bind_inet(pool, pool.listen, out, error);
+  if (!ok) return false;
+  if (!pool.pm_status_listen.empty()) {
+    ListenSet status;
+    ok = (pool.pm_status_listen[0] == '/') ? bind_unix(pool, pool.pm_status_listen, status, error)
+                                           : bind_inet(pool, pool.pm_status_listen, status, error);
+    if (!ok) return false;
+    for (auto& l : status.listeners) out.listeners.push_back({l.fd, true});
+  }
+  return true;
+}
+
+bool listen_queue(int fd, unsigned& current, unsigned& max) {
+  current = max = 0;
+  tcp_info info{};
+  socklen_t len = sizeof info;
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) < 0) return false;
+  // For a listening TCP socket the kernel reports the accept queue in these two fields.
+  current = info.tcpi_unacked;
+  max = info.tcpi_sacked;
+  return true;
+}
+
+}  // namespace php_pool::manager

@@ -1,0 +1,630 @@
+#include "manager/manager.hpp"
+
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <poll.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "common/log.hpp"
+#include "sandbox/sandbox.hpp"
+#include "sapi/sapi.hpp"
+#include "systemd/notify.hpp"
+#include "worker/worker.hpp"
+
+namespace php_pool::manager {
+
+using scoreboard::now_monotonic_us;
+using scoreboard::Stage;
+
+namespace {
+constexpr uint64_t kSecond = 1000000;
+// Slots for workers of the current and of draining generations (reload); untouched pages of
+// the mapping cost nothing.
+constexpr uint32_t kMinSlots = 256;
+
+const char* signal_name(int sig) {
+  const char* n = sigabbrev_np(sig);
+  return n ? n : "?";
+}
+}  // namespace
+
+const char* to_string(State s) {
+  switch (s) {
+    case State::Starting: return "starting";
+    case State::Running: return "running";
+    case State::Reloading: return "reloading";
+    case State::Stopping: return "stopping";
+  }
+  return "?";
+}
+
+Manager::Manager(Options options) : options_(std::move(options)) {}
+
+Manager::~Manager() {
+  for (auto& [pid, c] : children_) sd_event_source_unref(c.source);
+  for (auto* s : sources_) sd_event_source_unref(s);
+  sd_event_source_unref(ready_timer_);
+  sd_event_source_unref(stop_timer_);
+  sd_event_unref(event_);
+  if (!listen_.inherited && !listen_.unix_path.empty()) unlink(listen_.unix_path.c_str());
+}
+
+bool Manager::load_config(config::Config& out, config::PoolConfig& pool, std::string& error) {
+  config::LoadOptions lo;
+  lo.prefix = options_.prefix;
+  config::LoadResult r = config::load(options_.config_file, lo);
+  if (!r.config) {
+    for (size_t i = 0; i < r.errors.size(); i++)
+      error += (i ? "\n" : "") + r.errors[i].format();
+    return false;
+  }
+  const config::PoolConfig* p = config::select_pool(*r.config, options_.pool, error);
+  if (!p) return false;
+  pool = *p;
+  for (auto& w : r.config->warnings) log::write(log::Level::Warning, {}, "%s", w.format().c_str());
+  out = std::move(*r.config);
+  return true;
+}
+
+int Manager::run() {
+  std::string error;
+  if (!load_config(config_, pool_, error)) {
+    log::write(log::Level::Alert, {}, "%s", error.c_str());
+    return 78;  // EX_CONFIG
+  }
+  identity_ = options_.instance.empty() ? pool_.name : options_.instance;
+  log::Level level = log::Level::Notice;
+  log::parse_level(config_.global.log_level, level);
+  log::setup(identity_, level);
+  if (!config_.global.error_log.empty() && config_.global.error_log != "syslog" &&
+      !log::open_file(config_.global.error_log, error)) {
+    log::write(log::Level::Alert, {}, "%s", error.c_str());
+    return 78;
+  }
+  if (!sandbox::prepare(pool_, options_.allow_root, error)) {
+    log::write(log::Level::Alert, {}, "%s", error.c_str());
+    return 78;
+  }
+
+  // Signals arrive through sd-event's signalfd: block them before any child exists.
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int s : {SIGCHLD, SIGTERM, SIGQUIT, SIGINT, SIGHUP, SIGUSR1, SIGUSR2}) sigaddset(&mask, s);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  if (!open_listeners(pool_, listen_, error)) {
+    log::write(log::Level::Alert, {}, "%s", error.c_str());
+    return 71;
+  }
+
+  sapi::EngineOptions eo;
+  eo.php_ini = options_.php_ini;
+  eo.defines = options_.defines;
+  if (!sapi::engine_startup(eo, error)) {
+    log::write(log::Level::Alert, {}, "%s", error.c_str());
+    return 70;
+  }
+
+  board_ = std::make_unique<scoreboard::Scoreboard>(
+      std::max<uint32_t>(kMinSlots, uint32_t(pool_.pm_max_children) * 4));
+  board_->counters().start_time_us = scoreboard::now_realtime_us();
+  board_->counters().start_mono_us = now_monotonic_us();
+
+  int r = sd_event_default(&event_);
+  if (r < 0) {
+    log::write(log::Level::Alert, {}, "sd_event_default: %s", strerror(-r));
+    return 70;
+  }
+  sd_event_set_watchdog(event_, 1);  // WATCHDOG=1 at half WATCHDOG_USEC, from this loop
+  for (int s : {SIGTERM, SIGQUIT, SIGINT, SIGHUP, SIGUSR1, SIGUSR2}) {
+    sd_event_source* src = nullptr;
+    sd_event_add_signal(event_, &src, s, on_signal, this);
+    sources_.push_back(src);
+  }
+  sd_event_source* t = nullptr;
+  sd_event_add_time_relative(event_, &t, CLOCK_MONOTONIC, kSecond, 100000, on_maintenance, this);
+  sd_event_source_set_enabled(t, SD_EVENT_ON);
+  sources_.push_back(t);
+  // Request timeouts are checked ten times a second (a reload may turn them on).
+  sd_event_add_time_relative(event_, &t, CLOCK_MONOTONIC, 100000, 10000, on_timeouts, this);
+  sd_event_source_set_enabled(t, SD_EVENT_ON);
+  sources_.push_back(t);
+  if (pool_.pm == config::PmStyle::Ondemand) {
+    for (auto& l : listen_.listeners) {
+      if (l.status_only) continue;
+      sd_event_source* s = nullptr;
+      // Edge-triggered: one wake-up per arriving connection, not a busy loop while it waits.
+      sd_event_add_io(event_, &s, l.fd, EPOLLIN | EPOLLET, on_ondemand, this);
+      sources_.push_back(s);
+    }
+  }
+
+  log::write(log::Level::Notice, {}, "php-pool %s: pool '%s' starting (pm %s, max_children %d)",
+             sapi::kSapiName, identity_.c_str(), config::to_string(pool_.pm),
+             pool_.pm_max_children);
+  switch (pool_.pm) {
+    case config::PmStyle::Static: spawn_to(pool_.pm_max_children); break;
+    case config::PmStyle::Dynamic: spawn_to(pool_.pm_start_servers); break;
+    case config::PmStyle::Ondemand: break;
+  }
+  check_ready();
+
+  r = sd_event_loop(event_);
+  sapi::engine_shutdown();
+  if (r < 0) return 70;
+  return exit_code_;
+}
+
+// --- children --------------------------------------------------------------------------
+
+bool Manager::spawn() {
+  int slot = board_->claim(0, generation_);
+  if (slot < 0) {
+    log::write(log::Level::Error, {}, "no free scoreboard slot; not starting a worker");
+    return false;
+  }
+  pid_t pid = fork();
+  if (pid < 0) {
+    board_->release(slot);
+    log::write(log::Level::Error, {}, "fork() failed: %s", strerror(errno));
+    return false;
+  }
+  if (pid == 0) {
+    board_->slot(slot).pid.store(getpid());
+    worker::WorkerSetup ws{&pool_, listen_.listeners, board_.get(), slot, options_.allow_root};
+    worker::run(ws);
+  }
+  board_->slot(slot).pid.store(pid);
+  sd_event_source* src = nullptr;
+  int r = sd_event_add_child(event_, &src, pid, WEXITED, on_child, this);
+  if (r < 0) log::write(log::Level::Error, {}, "sd_event_add_child: %s", strerror(-r));
+  children_[pid] = Child{pid, slot, generation_, src, now_monotonic_us(), false};
+  log::write(log::Level::Debug, {}, "child %d started", pid);
+  return true;
+}
+
+void Manager::spawn_to(int count) {
+  while (int(live_children(generation_)) < count && state_ != State::Stopping)
+    if (!spawn()) break;
+}
+
+unsigned Manager::live_children(uint32_t generation) const {
+  unsigned n = 0;
+  for (auto& [pid, c] : children_)
+    if (c.generation == generation && !c.retiring) n++;
+  return n;
+}
+
+unsigned Manager::idle_count(bool count_starting) const {
+  unsigned n = 0;
+  for (auto& [pid, c] : children_) {
+    if (c.retiring || c.generation != generation_) continue;
+    Stage s = board_->slot(c.slot).stage.load();
+    if (s == Stage::Idle || (count_starting && s == Stage::Starting)) n++;
+  }
+  return n;
+}
+
+void Manager::retire(Child& c) {
+  c.retiring = true;
+  kill(c.pid, SIGQUIT);
+}
+
+int Manager::on_child(sd_event_source*, const siginfo_t* si, void* userdata) {
+  static_cast<Manager*>(userdata)->on_child_exit(si->si_pid, si);
+  return 0;
+}
+
+void Manager::on_child_exit(pid_t pid, const siginfo_t* si) {
+  auto it = children_.find(pid);
+  if (it == children_.end()) return;
+  Child c = it->second;
+  children_.erase(it);
+  sd_event_source_unref(c.source);
+  scoreboard::SlotView v = board_->view(c.slot);
+  board_->release(c.slot);
+
+  double lived = double(now_monotonic_us() - c.started_us) / kSecond;
+  std::string serving;
+  if (v.request_start_us)
+    serving = " while serving \"" + v.method + " " + v.uri + "\" (script '" + v.script + "')";
+  bool abnormal = false;
+  if (si->si_code == CLD_EXITED) {
+    int code = si->si_status;
+    // 124: Zend's hard timeout ended the process; 0: max_requests, stop or reload.
+    bool normal = code == 0 || code == 124;
+    log::write(normal ? log::Level::Notice : log::Level::Warning, {},
+               "child %d exited with code %d after %.6f seconds from start%s", pid, code, lived,
+               normal ? "" : serving.c_str());
+    if (code == 78) {
+      // The worker could not set itself up (sandbox, php_admin_value): do not loop forever.
+      abnormal = true;
+    }
+  } else {
+    int sig = si->si_status;
+    bool expected = c.retiring && (sig == SIGQUIT || sig == SIGTERM || sig == SIGKILL);
+    log::write(expected ? log::Level::Notice : log::Level::Warning, {},
+               "child %d exited on signal %d (SIG%s%s) after %.6f seconds from start%s", pid, sig,
+               signal_name(sig), si->si_code == CLD_DUMPED ? " - core dumped" : "", lived,
+               serving.c_str());
+    abnormal = !expected;
+  }
+
+  if (state_ == State::Stopping) {
+    if (children_.empty()) sd_event_exit(event_, exit_code_);
+    return;
+  }
+  if (abnormal && config_.global.emergency_restart_threshold > 0) {
+    uint64_t now = now_monotonic_us();
+    uint64_t window = uint64_t(config_.global.emergency_restart_interval.count()) * kSecond;
+    crashes_.push_back(now);
+    crashes_.erase(std::remove_if(crashes_.begin(), crashes_.end(),
+                                  [&](uint64_t t) { return now - t > window; }),
+                   crashes_.end());
+    if (int(crashes_.size()) >= config_.global.emergency_restart_threshold) {
+      log::write(log::Level::Alert, {},
+                 "%zu children exited abnormally within %lld seconds: restarting all workers "
+                 "(emergency_restart_threshold)",
+                 crashes_.size(), (long long)config_.global.emergency_restart_interval.count());
+      crashes_.clear();
+      reload(nullptr);
+      return;
+    }
+  }
+  if (c.generation != generation_ || c.retiring) return;
+  if (pool_.pm == config::PmStyle::Static) spawn_to(pool_.pm_max_children);
+  else if (pool_.pm == config::PmStyle::Dynamic) maintain();
+}
+
+// --- process manager --------------------------------------------------------------------
+
+int Manager::on_maintenance(sd_event_source* s, uint64_t usec, void* userdata) {
+  auto* m = static_cast<Manager*>(userdata);
+  m->maintain();
+  m->send_status();
+  sd_event_source_set_time(s, usec + kSecond);
+  sd_event_source_set_enabled(s, SD_EVENT_ON);
+  return 0;
+}
+
+void Manager::maintain() {
+  if (state_ == State::Stopping) return;
+  unsigned idle = 0, active = 0, total = 0;
+  Child* longest_idle = nullptr;
+  uint64_t longest_idle_since = UINT64_MAX;
+  for (auto& [pid, c] : children_) {
+    if (c.retiring || c.generation != generation_) continue;
+    total++;
+    auto& slot = board_->slot(c.slot);
+    Stage st = slot.stage.load();
+    if (st == Stage::Idle || st == Stage::Starting) {
+      idle++;
+      uint64_t since = slot.idle_since_us.load();
+      if (st == Stage::Idle && since < longest_idle_since) {
+        longest_idle_since = since;
+        longest_idle = &c;
+      }
+    } else {
+      active++;
+    }
+  }
+  auto& counters = board_->counters();
+  if (active > counters.max_active_processes.load()) counters.max_active_processes = active;
+
+  const int max = pool_.pm_max_children;
+  if (pool_.pm == config::PmStyle::Ondemand) {
+    uint64_t timeout = uint64_t(pool_.pm_process_idle_timeout.count()) * kSecond;
+    if (longest_idle && now_monotonic_us() - longest_idle_since > timeout) retire(*longest_idle);
+    // A connection may wait without a fresh edge (e.g. while all workers were busy).
+    if (idle == 0 && int(total) < max) {
+      for (auto& l : listen_.listeners) {
+        pollfd p{l.fd, POLLIN, 0};
+        if (!l.status_only && poll(&p, 1, 0) == 1) {
+          spawn();
+          break;
+        }
+      }
+    }
+    return;
+  }
+  if (pool_.pm == config::PmStyle::Static) {
+    if (idle == 0 && int(total) >= max) {
+      if (!warned_max_children_) counters.max_children_reached++;
+      warned_max_children_ = true;
+    } else {
+      warned_max_children_ = false;
+    }
+    return;
+  }
+  // dynamic
+  if (int(idle) > pool_.pm_max_spare_servers && longest_idle) {
+    retire(*longest_idle);
+    spawn_rate_ = 1;
+    return;
+  }
+  if (int(idle) < pool_.pm_min_spare_servers) {
+    if (int(total) >= max) {
+      if (!warned_max_children_) {
+        log::write(log::Level::Warning, {},
+                   "server reached pm.max_children setting (%d), consider raising it", max);
+        counters.max_children_reached++;
+        warned_max_children_ = true;
+      }
+      spawn_rate_ = 1;
+      return;
+    }
+    warned_max_children_ = false;
+    int want = std::min({spawn_rate_, pool_.pm_min_spare_servers - int(idle), max - int(total)});
+    for (int i = 0; i < want; i++)
+      if (!spawn()) break;
+    if (spawn_rate_ >= 8)
+      log::write(log::Level::Warning, {},
+                 "seems busy (you may need to increase pm.start_servers, or pm.min/max_spare_servers), "
+                 "spawning %d children, there are %u idle, and %u total children",
+                 want, idle, total);
+    if (spawn_rate_ < pool_.pm_max_spawn_rate) spawn_rate_ = std::min(spawn_rate_ * 2,
+                                                                      pool_.pm_max_spawn_rate);
+    return;
+  }
+  warned_max_children_ = false;
+  spawn_rate_ = 1;
+}
+
+int Manager::on_ondemand(sd_event_source*, int, uint32_t, void* userdata) {
+  auto* m = static_cast<Manager*>(userdata);
+  if (m->state_ == State::Stopping) return 0;
+  if (m->idle_count(true) > 0) return 0;  // an idle worker will take it
+  if (int(m->live_children(m->generation_)) >= m->pool_.pm_max_children) {
+    if (!m->warned_max_children_) {
+      log::write(log::Level::Warning, {},
+                 "server reached max_children setting (%d), consider raising it",
+                 m->pool_.pm_max_children);
+      m->board_->counters().max_children_reached++;
+      m->warned_max_children_ = true;
+    }
+    return 0;
+  }
+  m->warned_max_children_ = false;
+  m->spawn();
+  return 0;
+}
+
+// --- timeouts ---------------------------------------------------------------------------
+
+int Manager::on_timeouts(sd_event_source* s, uint64_t usec, void* userdata) {
+  static_cast<Manager*>(userdata)->check_timeouts();
+  sd_event_source_set_time(s, usec + 100000);
+  sd_event_source_set_enabled(s, SD_EVENT_ON);
+  return 0;
+}
+
+void Manager::check_timeouts() {
+  uint64_t terminate = uint64_t(pool_.request_terminate_timeout.count()) * kSecond;
+  uint64_t slow = uint64_t(pool_.request_slowlog_timeout.count()) * kSecond;
+  if (!terminate && !slow) return;
+  uint64_t now = now_monotonic_us();
+  for (auto& [pid, c] : children_) {
+    auto& slot = board_->slot(c.slot);
+    uint64_t start = slot.request_start_us.load(std::memory_order_acquire);
+    if (!start || now < start) continue;
+    uint64_t d = now - start;
+    Stage st = slot.stage.load();
+    if (slow && d > slow && !slot.slow_logged.exchange(true)) {
+      scoreboard::SlotView v = board_->view(c.slot);
+      log::write(log::Level::Warning, {},
+                 "child %d, script '%s' (request: \"%s %s\") executing too slow (%.6f sec), "
+                 "logging",
+                 pid, v.script.c_str(), v.method.c_str(), v.uri.c_str(), double(d) / kSecond);
+      board_->counters().slow_requests++;
+    }
+    bool tracked = st != Stage::Finishing || pool_.request_terminate_timeout_track_finished;
+    if (terminate && d > terminate && tracked) {
+      scoreboard::SlotView v = board_->view(c.slot);
+      log::write(log::Level::Warning, {},
+                 "child %d, script '%s' (request: \"%s %s\") execution timed out (%.6f sec), "
+                 "terminating",
+                 pid, v.script.c_str(), v.method.c_str(), v.uri.c_str(), double(d) / kSecond);
+      c.retiring = true;
+      kill(pid, SIGKILL);
+      // The replacement starts now, not when the kernel reports the exit.
+      slot.request_start_us.store(0);
+    }
+  }
+}
+
+// --- readiness, status ------------------------------------------------------------------
+
+void Manager::check_ready() {
+  bool ready = pool_.pm == config::PmStyle::Ondemand;
+  for (auto& [pid, c] : children_)
+    if (c.generation == generation_ && board_->slot(c.slot).stage.load() == Stage::Idle)
+      ready = true;
+  if (ready) {
+    if (state_ != State::Stopping) state_ = State::Running;
+    for (auto& [pid, c] : children_)
+      if (c.generation != generation_ && !c.retiring) retire(c);
+    systemd::notify_ready();
+    send_status();
+    auto waiters = std::move(reload_waiters_);
+    reload_waiters_.clear();
+    for (auto& w : waiters)
+      if (w) w("");
+    if (ready_timer_) sd_event_source_set_enabled(ready_timer_, SD_EVENT_OFF);
+    return;
+  }
+  if (!ready_timer_) {
+    sd_event_add_time_relative(event_, &ready_timer_, CLOCK_MONOTONIC, 2000, 1000, on_ready_poll,
+                               this);
+  } else {
+    uint64_t now;
+    sd_event_now(event_, CLOCK_MONOTONIC, &now);
+    sd_event_source_set_time(ready_timer_, now + 2000);
+  }
+  sd_event_source_set_enabled(ready_timer_, SD_EVENT_ONESHOT);
+}
+
+int Manager::on_ready_poll(sd_event_source*, uint64_t, void* userdata) {
+  static_cast<Manager*>(userdata)->check_ready();
+  return 0;
+}
+
+PoolStatus Manager::status() const {
+  PoolStatus s;
+  s.pool = identity_;
+  s.process_manager = config::to_string(pool_.pm);
+  s.state = state_;
+  auto& c = board_->counters();
+  s.start_time_us = c.start_time_us.load();
+  s.start_since_s = (now_monotonic_us() - c.start_mono_us.load()) / kSecond;
+  s.accepted_conn = c.accepted_conn.load();
+  for (auto& l : listen_.listeners) {
+    unsigned cur = 0, max = 0;
+    if (!l.status_only && listen_queue(l.fd, cur, max)) {
+      s.listen_queue += cur;
+      s.listen_queue_len += max;
+    }
+  }
+  s.max_listen_queue = std::max<unsigned>(c.max_listen_queue.load(), s.listen_queue);
+  for (auto& [pid, ch] : children_) {
+    if (ch.generation != generation_) continue;
+    s.total++;
+    Stage st = board_->slot(ch.slot).stage.load();
+    if (st == Stage::Idle || st == Stage::Starting) s.idle++;
+    else s.active++;
+  }
+  s.max_active = std::max<unsigned>(c.max_active_processes.load(), s.active);
+  s.max_children_reached = c.max_children_reached.load();
+  s.slow_requests = c.slow_requests.load();
+  return s;
+}
+
+void Manager::send_status() {
+  uint64_t now = now_monotonic_us();
+  uint64_t interval = std::min<uint64_t>(config_.global.systemd_interval.count(), 5) * kSecond;
+  if (interval == 0 || now - last_status_us_ < interval) return;
+  PoolStatus s = status();
+  static uint64_t last_accepted = 0, last_time = 0;
+  double rate = last_time ? double(s.accepted_conn - last_accepted) * kSecond / double(now - last_time)
+                          : 0.0;
+  last_accepted = s.accepted_conn;
+  last_time = now;
+  last_status_us_ = now;
+  char line[256];
+  // php-fpm's exact wording, so tools that parse it keep working.
+  snprintf(line, sizeof line,
+           "Processes active: %u, idle: %u, Requests: %lu, slow: %lu, Traffic: %.3greq/sec",
+           s.active, s.idle, (unsigned long)s.accepted_conn, (unsigned long)s.slow_requests, rate);
+  systemd::notify_status(line);
+}
+
+// --- signals, stop, reload --------------------------------------------------------------
+
+int Manager::on_signal(sd_event_source*, const struct signalfd_siginfo* si, void* userdata) {
+  auto* m = static_cast<Manager*>(userdata);
+  switch (si->ssi_signo) {
+    case SIGTERM:
+    case SIGQUIT:
+      log::write(log::Level::Notice, {}, "Terminating (SIG%s): finishing requests in flight",
+                 signal_name(int(si->ssi_signo)));
+      m->begin_stop(true);
+      break;
+    case SIGINT:
+      log::write(log::Level::Notice, {}, "Terminating immediately (SIGINT)");
+      m->begin_stop(false);
+      break;
+    case SIGHUP:
+    case SIGUSR2:
+      log::write(log::Level::Notice, {}, "Reloading (SIG%s)", signal_name(int(si->ssi_signo)));
+      m->reload(nullptr);
+      break;
+    case SIGUSR1:
+      log::reopen();
+      log::write(log::Level::Notice, {}, "log files reopened");
+      break;
+  }
+  return 0;
+}
+
+void Manager::begin_stop(bool graceful) {
+  if (state_ == State::Stopping && graceful) return;
+  state_ = State::Stopping;
+  systemd::notify_stopping();
+  for (auto& [pid, c] : children_) {
+    c.retiring = true;
+    kill(pid, graceful ? SIGQUIT : SIGKILL);
+  }
+  if (children_.empty()) {
+    sd_event_exit(event_, exit_code_);
+    return;
+  }
+  // php-fpm's process_control_timeout = 0 would kill busy workers at once; here it means
+  // request_terminate_timeout if set, else 30 s.
+  uint64_t bound = uint64_t(config_.global.process_control_timeout.count());
+  if (!bound) bound = uint64_t(pool_.request_terminate_timeout.count());
+  if (!bound) bound = 30;
+  stop_deadline_us_ = now_monotonic_us() + bound * kSecond;
+  if (!stop_timer_)
+    sd_event_add_time_relative(event_, &stop_timer_, CLOCK_MONOTONIC, 200000, 10000,
+                               on_stop_tick, this);
+  sd_event_source_set_enabled(stop_timer_, SD_EVENT_ON);
+}
+
+int Manager::on_stop_tick(sd_event_source* s, uint64_t usec, void* userdata) {
+  auto* m = static_cast<Manager*>(userdata);
+  bool late = now_monotonic_us() >= m->stop_deadline_us_;
+  for (auto& [pid, c] : m->children_) {
+    // Re-sent: a worker between its stop check and accept() would otherwise sleep on.
+    if (late)
+      log::write(log::Level::Warning, {}, "child %d still busy after the stop bound; killing it",
+                 pid);
+    kill(pid, late ? SIGKILL : SIGQUIT);
+  }
+  sd_event_source_set_time(s, usec + 200000);
+  sd_event_source_set_enabled(s, SD_EVENT_ON);
+  return 0;
+}
+
+void Manager::reload(std::function<void(const std::string& error)> done) {
+  if (state_ == State::Stopping) {
+    if (done) done("the pool is stopping");
+    return;
+  }
+  systemd::notify_reloading();
+  State previous = state_;
+  state_ = State::Reloading;
+  config::Config cfg;
+  config::PoolConfig pool;
+  std::string error;
+  if (!load_config(cfg, pool, error) ||
+      !sandbox::prepare(pool, options_.allow_root, error)) {
+    log::write(log::Level::Error, {}, "reload refused, the running configuration stays: %s",
+               error.c_str());
+    state_ = previous == State::Reloading ? State::Running : previous;
+    systemd::notify_ready();
+    if (done) done(error);
+    return;
+  }
+  config_ = std::move(cfg);
+  pool_ = std::move(pool);
+  generation_++;
+  // Old workers keep serving until a new one accepts (check_ready retires them).
+  if (done) reload_waiters_.push_back(std::move(done));
+  spawn_rate_ = 1;
+  switch (pool_.pm) {
+    case config::PmStyle::Static: spawn_to(pool_.pm_max_children); break;
+    case config::PmStyle::Dynamic: spawn_to(pool_.pm_start_servers); break;
+    case config::PmStyle::Ondemand: break;
+  }
+  log::write(log::Level::Notice, {}, "reloaded: pm %s, max_children %d", config::to_string(pool_.pm),
+             pool_.pm_max_children);
+  check_ready();
+}
+
+}  // namespace php_pool::manager

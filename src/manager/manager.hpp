@@ -1,0 +1,118 @@
+// The manager: one pool, one sd-event loop. It owns the listening sockets, the scoreboard and
+// the workers (fork, reap, process-manager maintenance, timeouts), and handles signals,
+// reload, stop and sd_notify. It never runs PHP requests itself.
+#pragma once
+
+#include <systemd/sd-event.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "manager/listen.hpp"
+#include "scoreboard/scoreboard.hpp"
+
+namespace php_pool::manager {
+
+struct Options {
+  std::string config_file;
+  std::string pool;      // --pool
+  std::string instance;  // --instance: the pool's identity
+  std::string prefix;
+  bool allow_root = false;
+  std::string php_ini;               // -c
+  std::vector<std::string> defines;  // -d
+};
+
+enum class State { Starting, Running, Reloading, Stopping };
+const char* to_string(State s);
+
+// What status, D-Bus and sd_notify read.
+struct PoolStatus {
+  std::string pool;
+  std::string process_manager;
+  State state = State::Starting;
+  uint64_t start_time_us = 0;
+  uint64_t start_since_s = 0;
+  uint64_t accepted_conn = 0;
+  unsigned listen_queue = 0, max_listen_queue = 0, listen_queue_len = 0;
+  unsigned idle = 0, active = 0, total = 0, max_active = 0, max_children_reached = 0;
+  uint64_t slow_requests = 0;
+};
+
+class Manager {
+ public:
+  explicit Manager(Options options);
+  ~Manager();
+  // Loads the configuration, starts the engine and the workers, runs until stopped.
+  // Returns the process exit code.
+  int run();
+
+  // Reload as SIGHUP/SIGUSR2/D-Bus ask: `done` is called with "" once the new workers accept
+  // requests, or with the FILE:LINE error while the old configuration keeps serving.
+  void reload(std::function<void(const std::string& error)> done);
+
+  PoolStatus status() const;
+  scoreboard::Scoreboard& board() { return *board_; }
+  const config::PoolConfig& pool() const { return pool_; }
+  const std::string& identity() const { return identity_; }
+  sd_event* event() { return event_; }
+
+ private:
+  struct Child {
+    pid_t pid;
+    int slot;
+    uint32_t generation;
+    sd_event_source* source;
+    uint64_t started_us;  // monotonic
+    bool retiring;        // asked to leave (reload, stop, idle reaping)
+  };
+
+  bool load_config(config::Config& out, config::PoolConfig& pool, std::string& error);
+  bool spawn();
+  void spawn_to(int count);
+  void on_child_exit(pid_t pid, const siginfo_t* si);
+  void maintain();  // php-fpm's per-second process-manager pass
+  void check_timeouts();
+  void check_ready();
+  void begin_stop(bool graceful);
+  void retire(Child& c);
+  void send_status();
+  unsigned idle_count(bool count_starting) const;
+  unsigned live_children(uint32_t generation) const;
+
+  static int on_signal(sd_event_source*, const struct signalfd_siginfo*, void*);
+  static int on_child(sd_event_source*, const siginfo_t*, void*);
+  static int on_maintenance(sd_event_source*, uint64_t, void*);
+  static int on_timeouts(sd_event_source*, uint64_t, void*);
+  static int on_ready_poll(sd_event_source*, uint64_t, void*);
+  static int on_stop_tick(sd_event_source*, uint64_t, void*);
+  static int on_ondemand(sd_event_source*, int, uint32_t, void*);
+
+  Options options_;
+  config::Config config_;
+  config::PoolConfig pool_;
+  std::string identity_;
+  sd_event* event_ = nullptr;
+  std::vector<sd_event_source*> sources_;
+  sd_event_source* ready_timer_ = nullptr;
+  sd_event_source* stop_timer_ = nullptr;
+  ListenSet listen_;
+  std::unique_ptr<scoreboard::Scoreboard> board_;
+  std::map<pid_t, Child> children_;
+  uint32_t generation_ = 1;
+  State state_ = State::Starting;
+  int spawn_rate_ = 1;
+  bool warned_max_children_ = false;
+  uint64_t stop_deadline_us_ = 0;
+  std::vector<uint64_t> crashes_;  // monotonic times of abnormal exits (emergency restart)
+  std::vector<std::function<void(const std::string&)>> reload_waiters_;
+  uint64_t last_status_us_ = 0;
+  int exit_code_ = 0;
+};
+
+}  // namespace php_pool::manager

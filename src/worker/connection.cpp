@@ -1,0 +1,200 @@
+#include "worker/connection.hpp"
+
+#include <errno.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "common/log.hpp"
+#include "scoreboard/scoreboard.hpp"
+
+namespace php_pool::worker {
+
+namespace {
+constexpr size_t kReadSize = 65536;
+constexpr size_t kFlushThreshold = 65536;  // STDOUT bytes buffered before a write
+}  // namespace
+
+Connection::Connection(int fd, fastcgi::Limits limits, unsigned max_conns)
+    : fd_(fd), decoder_(limits, max_conns, max_conns) {}
+
+Connection::~Connection() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool Connection::fill(int timeout_ms) {
+  if (fd_ < 0 || broken_) return false;
+  if (timeout_ms > 0) {
+    pollfd p{fd_, POLLIN, 0};
+    int r;
+    do r = poll(&p, 1, timeout_ms);
+    while (r < 0 && errno == EINTR);
+    if (r == 0) {
+      log::write(log::Level::Notice, {}, "closing a connection that sent nothing for %d ms",
+                 timeout_ms);
+      broken_ = true;
+      return false;
+    }
+  }
+  char buf[kReadSize];
+  ssize_t n;
+  do n = ::read(fd_, buf, sizeof buf);
+  while (n < 0 && errno == EINTR);
+  if (n <= 0) {
+    broken_ = true;
+    return false;
+  }
+  if (!decoder_.feed(std::string_view(buf, size_t(n)), events_, replies_)) {
+    log::write(log::Level::Warning, {}, "closing a connection: malformed FastCGI: %s",
+               decoder_.error().c_str());
+    broken_ = true;
+    return false;
+  }
+  if (!replies_.empty()) {
+    out_ += replies_;
+    replies_.clear();
+    if (!send_pending()) return false;
+  }
+  return true;
+}
+
+bool Connection::read_request(fastcgi::Params& params, int read_timeout_ms) {
+  using Kind = fastcgi::Event::Kind;
+  id_ = 0;
+  keep_conn_ = false;
+  stdin_ended_ = false;
+  finished_ = false;
+  aborted_ = false;
+  body_.clear();
+  body_off_ = 0;
+  for (;;) {
+    while (next_event_ < events_.size()) {
+      fastcgi::Event& e = events_[next_event_++];
+      if (e.kind == Kind::Begin) {
+        id_ = e.request_id;
+        keep_conn_ = e.keep_conn;
+      } else if (e.kind == Kind::Params && id_) {
+        params = std::move(e.params);
+        return true;
+      } else if (e.kind == Kind::Abort) {
+        // Aborted before it started: answer and wait for the next one.
+        id_ = 0;
+      }
+    }
+    events_.clear();
+    next_event_ = 0;
+    if (!fill(read_timeout_ms)) return false;
+  }
+}
+
+size_t Connection::read_body(char* buf, size_t len) {
+  using Kind = fastcgi::Event::Kind;
+  if (finished_) return 0;  // after fastcgi_finish_request() the body is no longer ours
+  while (body_off_ == body_.size()) {
+    body_.clear();
+    body_off_ = 0;
+    if (stdin_ended_ || aborted_) return 0;
+    if (next_event_ < events_.size()) {
+      fastcgi::Event& e = events_[next_event_++];
+      if (e.kind == Kind::Stdin) body_ = std::move(e.data);
+      else if (e.kind == Kind::StdinEnd) stdin_ended_ = true;
+      else if (e.kind == Kind::Abort) aborted_ = true;
+      continue;
+    }
+    events_.clear();
+    next_event_ = 0;
+    if (!fill(0)) return 0;
+  }
+  size_t n = std::min(len, body_.size() - body_off_);
+  memcpy(buf, body_.data() + body_off_, n);
+  body_off_ += n;
+  return n;
+}
+
+void Connection::frame_stdout() {
+  if (stdout_buf_.empty()) return;
+  fastcgi::append_stream(out_, fastcgi::RecordType::Stdout, id_, stdout_buf_);
+  stdout_buf_.clear();
+}
+
+bool Connection::send_pending() {
+  size_t off = 0;
+  while (off < out_.size()) {
+    ssize_t n = ::send(fd_, out_.data() + off, out_.size() - off, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      broken_ = true;
+      out_.clear();
+      return false;
+    }
+    off += size_t(n);
+  }
+  out_.clear();
+  return true;
+}
+
+bool Connection::write_stdout(const char* data, size_t len) {
+  if (finished_ || broken_) return false;
+  stdout_buf_.append(data, len);
+  if (stdout_buf_.size() >= kFlushThreshold) {
+    frame_stdout();
+    return send_pending();
+  }
+  return true;
+}
+
+void Connection::write_stderr(std::string_view message) {
+  if (finished_ || broken_) return;
+  // Keep STDOUT and STDERR in the order they were written.
+  frame_stdout();
+  fastcgi::append_stream(out_, fastcgi::RecordType::Stderr, id_, message);
+}
+
+bool Connection::flush() {
+  if (finished_ || broken_) return false;
+  frame_stdout();
+  return send_pending();
+}
+
+bool Connection::finish() {
+  if (finished_) return false;
+  finished_ = true;
+  if (broken_) return false;
+  frame_stdout();
+  fastcgi::append_stream_end(out_, fastcgi::RecordType::Stdout, id_);
+  fastcgi::append_end_request(out_, id_, 0, fastcgi::ProtocolStatus::RequestComplete);
+  bool ok = send_pending();
+  decoder_.request_done();
+  if (!keep_conn_) close();
+  return ok;
+}
+
+bool Connection::respond(std::string_view response) {
+  stdout_buf_.append(response);
+  return finish();
+}
+
+void Connection::end_request(uint32_t) {
+  if (!finished_) finish();
+}
+
+void Connection::close() {
+  if (fd_ < 0) return;
+  if (!broken_ && !stdin_ended_ && !aborted_) {
+    // Unread request body: closing now would reset the connection and could destroy the
+    // response in flight. Half-close, then drain briefly (as php-fpm does).
+    shutdown(fd_, SHUT_WR);
+    char buf[8192];
+    for (int i = 0; i < 1000; i++) {
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, 1000) <= 0) break;
+      if (::read(fd_, buf, sizeof buf) <= 0) break;
+    }
+  }
+  ::close(fd_);
+  fd_ = -1;
+}
+
+}  // namespace php_pool::worker

@@ -1,0 +1,65 @@
+// One accepted FastCGI connection, seen from the worker: reads records through the codec,
+// hands STDIN to the SAPI, frames STDOUT/STDERR, ends requests and honours KEEP_CONN.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "fastcgi/codec.hpp"
+#include "sapi/sapi.hpp"
+
+namespace php_pool::worker {
+
+class Connection : public sapi::RequestIo {
+ public:
+  Connection(int fd, fastcgi::Limits limits, unsigned max_conns);
+  ~Connection() override;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Waits for the next request's BEGIN and PARAMS. False when the peer closed the connection
+  // or broke the protocol (logged), or read_timeout_ms passed with nothing (0 = forever).
+  bool read_request(fastcgi::Params& params, int read_timeout_ms);
+  bool keep_conn() const { return keep_conn_; }
+  bool usable() const { return fd_ >= 0 && !broken_; }
+  // Ends the request (if the SAPI did not) and prepares for the next one.
+  void end_request(uint32_t app_status);
+  // Called when the request is finished but the connection closes: drains unread STDIN so
+  // closing does not reset the connection before the peer has read the response.
+  void close();
+
+  // sapi::RequestIo
+  size_t read_body(char* buf, size_t len) override;
+  bool write_stdout(const char* data, size_t len) override;
+  void write_stderr(std::string_view message) override;
+  bool flush() override;
+  bool finish() override;
+  bool finished() const override { return finished_; }
+
+  // Direct responses (status and ping pages, errors before PHP).
+  bool respond(std::string_view headers_and_body);
+
+ private:
+  bool fill(int timeout_ms);  // reads once and feeds the decoder
+  bool send_pending();
+  void frame_stdout();
+
+  int fd_;
+  fastcgi::ServerDecoder decoder_;
+  std::vector<fastcgi::Event> events_;
+  size_t next_event_ = 0;
+  std::string replies_;
+  std::string out_;         // framed records waiting to be written
+  std::string stdout_buf_;  // STDOUT bytes not yet framed
+  std::string body_;        // STDIN bytes received, not yet read by PHP
+  size_t body_off_ = 0;
+  uint16_t id_ = 0;
+  bool keep_conn_ = false;
+  bool stdin_ended_ = false;
+  bool finished_ = false;
+  bool broken_ = false;
+  bool aborted_ = false;
+};
+
+}  // namespace php_pool::worker

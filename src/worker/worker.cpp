@@ -1,0 +1,169 @@
+#include "worker/worker.hpp"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+
+#include "common/log.hpp"
+#include "sandbox/sandbox.hpp"
+#include "sapi/sapi.hpp"
+#include "worker/builtin_pages.hpp"
+#include "worker/connection.hpp"
+
+namespace php_pool::worker {
+namespace {
+
+volatile sig_atomic_t g_stop = 0;
+
+void on_stop_signal(int) { g_stop = 1; }
+
+uint64_t cpu_time_us() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return uint64_t(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
+
+const char* find(const fastcgi::Params& params, std::string_view name) {
+  for (auto& [k, v] : params)
+    if (k == name) return v.c_str();
+  return nullptr;
+}
+
+// Waits for a connection on any request socket. -1 on a stop request or a fatal error.
+int accept_one(const std::vector<Listener>& listeners) {
+  for (;;) {
+    if (g_stop) return -1;
+    int lfd = listeners[0].fd;
+    if (listeners.size() > 1) {
+      std::vector<pollfd> pfds;
+      for (auto& l : listeners) pfds.push_back({l.fd, POLLIN, 0});
+      int r = poll(pfds.data(), pfds.size(), -1);
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        return -1;
+      }
+      lfd = -1;
+      for (auto& p : pfds)
+        if (p.revents & POLLIN) {
+          lfd = p.fd;
+          break;
+        }
+      if (lfd < 0) continue;
+    }
+    // Blocking accept: the kernel wakes one waiting worker per connection.
+    int fd = accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd >= 0) return fd;
+    if (errno == EINTR || errno == EAGAIN || errno == ECONNABORTED) continue;
+    if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+      log::write(log::Level::Error, {}, "accept() failed: %s", strerror(errno));
+      usleep(100000);
+      continue;
+    }
+    log::write(log::Level::Alert, {}, "accept() failed: %s", strerror(errno));
+    return -1;
+  }
+}
+
+}  // namespace
+
+void install_signal_handlers() {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_stop_signal;  // no SA_RESTART: accept() returns EINTR
+  sigaction(SIGQUIT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  sa.sa_handler = SIG_DFL;
+  for (int s : {SIGHUP, SIGUSR1, SIGUSR2, SIGINT, SIGCHLD}) sigaction(s, &sa, nullptr);
+  sa.sa_handler = SIG_IGN;
+  sigaction(SIGPIPE, &sa, nullptr);
+  sigset_t all;
+  sigemptyset(&all);
+  sigprocmask(SIG_SETMASK, &all, nullptr);
+}
+
+void run(const WorkerSetup& setup) {
+  const config::PoolConfig& pool = *setup.pool;
+  scoreboard::Slot& slot = setup.scoreboard->slot(setup.slot);
+  scoreboard::Counters& counters = setup.scoreboard->counters();
+
+  install_signal_handlers();
+  std::string error;
+  if (!sandbox::enter_worker(pool, setup.allow_root, error)) {
+    log::write(log::Level::Alert, {}, "worker %d: %s", getpid(), error.c_str());
+    _exit(78);
+  }
+  if (!sapi::worker_init(pool, error)) {
+    log::write(log::Level::Alert, {}, "worker %d: %s", getpid(), error.c_str());
+    _exit(78);
+  }
+  sandbox::apply_seccomp(pool);
+
+  std::vector<Listener> request_listeners, status_listeners;
+  for (auto& l : setup.listeners) (l.status_only ? status_listeners : request_listeners).push_back(l);
+  if (request_listeners.empty()) request_listeners = setup.listeners;
+
+  fastcgi::Limits limits;
+  const int max_requests = pool.pm_max_requests;
+  uint64_t served = 0;
+  BuiltinPages pages(pool, *setup.scoreboard);
+
+  while (!g_stop && (max_requests == 0 || served < uint64_t(max_requests))) {
+    slot.idle_since_us.store(scoreboard::now_monotonic_us(), std::memory_order_relaxed);
+    slot.stage.store(scoreboard::Stage::Idle, std::memory_order_release);
+    int fd = accept_one(request_listeners);
+    if (fd < 0) break;
+    counters.accepted_conn.fetch_add(1, std::memory_order_relaxed);
+    slot.stage.store(scoreboard::Stage::ReadingHeaders, std::memory_order_release);
+
+    Connection conn(fd, limits, 1);
+    fastcgi::Params params;
+    // One connection may carry several requests (KEEP_CONN).
+    while (conn.usable() && conn.read_request(params, 0)) {
+      uint64_t start = scoreboard::now_monotonic_us();
+      uint64_t cpu_start = cpu_time_us();
+      const char* method = find(params, "REQUEST_METHOD");
+      const char* uri = find(params, "REQUEST_URI");
+      const char* query = find(params, "QUERY_STRING");
+      const char* script = find(params, "SCRIPT_FILENAME");
+      const char* user = find(params, "REMOTE_USER");
+      const char* clen = find(params, "CONTENT_LENGTH");
+      scoreboard::Scoreboard::begin_request(slot, method, uri, query, script, user,
+                                            clen ? strtoull(clen, nullptr, 10) : 0, start,
+                                            scoreboard::now_realtime_us());
+      slot.stage.store(scoreboard::Stage::Running, std::memory_order_release);
+
+      int status;
+      uint64_t memory = 0;
+      if (!pages.handle(params, conn, status)) {
+        sapi::RequestResult r = sapi::run_request(conn, params);
+        status = r.status;
+        memory = r.memory_peak;
+        if (r.engine_broken) {
+          log::write(log::Level::Error, {}, "worker %d: the engine failed outside a script; "
+                     "leaving", getpid());
+          g_stop = 1;
+        }
+      }
+      conn.end_request(0);
+      uint64_t end = scoreboard::now_monotonic_us();
+      scoreboard::Scoreboard::end_request(slot, end - start, cpu_time_us() - cpu_start, memory);
+      pages.log_access(params, status, end - start, memory);
+      served++;
+      if (g_stop || (max_requests && served >= uint64_t(max_requests)) || !conn.keep_conn())
+        break;
+      slot.stage.store(scoreboard::Stage::ReadingHeaders, std::memory_order_release);
+    }
+    conn.close();
+  }
+  slot.stage.store(scoreboard::Stage::Ending, std::memory_order_release);
+  _exit(0);
+}
+
+}  // namespace php_pool::worker

@@ -1,0 +1,31 @@
+// A worker process: accept on the pool's sockets, read a request, run it through the SAPI,
+// write the response, repeat until max_requests or a stop signal.
+#pragma once
+
+#include <vector>
+
+#include "config/config.hpp"
+#include "scoreboard/scoreboard.hpp"
+
+namespace php_pool::worker {
+
+struct Listener {
+  int fd;
+  bool status_only = false;  // pm.status_listen: serves only the status and ping pages
+};
+
+struct WorkerSetup {
+  const config::PoolConfig* pool;
+  std::vector<Listener> listeners;
+  scoreboard::Scoreboard* scoreboard;
+  int slot;
+  bool allow_root = false;
+};
+
+// Runs in the forked child; never returns.
+[[noreturn]] void run(const WorkerSetup& setup);
+
+// Signals a worker handles: SIGQUIT/SIGTERM ask it to finish the request in progress and leave.
+void install_signal_handlers();
+
+}  // namespace php_pool::worker
