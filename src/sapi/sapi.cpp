@@ -371,6 +371,77 @@ bool limited_extension(const std::string& path) {
   return true;
 }
 
+// Runs inside zend_first_try: kept out of line so no local lives across the longjmp.
+__attribute__((noinline)) void serve(RequestResult& result) {
+  if (php_request_startup() == FAILURE) {
+    result.engine_broken = true;
+    result.status = 500;
+    return;
+  }
+  zend_file_handle file_handle;
+  char* primary = nullptr;
+  bool run = SG(request_info).request_method != nullptr;
+  if (run && !SG(request_info).path_translated) {
+    zend_try {
+      log::write(log::Level::Debug, {}, "Primary script unknown");
+      send_stderr("Primary script unknown", 22);
+      SG(sapi_headers).http_response_code = 404;
+      PUTS("File not found.\n");
+    }
+    zend_end_try();
+    run = false;
+  }
+  if (run && limited_extension(SG(request_info).path_translated)) {
+    zend_try {
+      std::string m = std::string("Access to the script '") + SG(request_info).path_translated +
+                      "' has been denied (see security.limit_extensions)";
+      log::write(log::Level::Warning, {}, "%s", m.c_str());
+      send_stderr(m.data(), m.size());
+      SG(sapi_headers).http_response_code = 403;
+      PUTS("Access denied.\n");
+    }
+    zend_end_try();
+    run = false;
+  }
+  if (run) {
+    primary = estrdup(SG(request_info).path_translated);
+    if (php_fopen_primary_script(&file_handle) == FAILURE) {
+      int err = errno;
+      zend_try {
+        log::write(log::Level::Error, {}, "Unable to open primary script: %s (%s)", primary,
+                   strerror(err));
+        if (err == EACCES) {
+          SG(sapi_headers).http_response_code = 403;
+          PUTS("Access denied.\n");
+        } else {
+          SG(sapi_headers).http_response_code = 404;
+          PUTS("No input file specified.\n");
+        }
+      }
+      zend_end_try();
+    } else {
+      EG(exit_status) = 0;
+      php_execute_script(&file_handle);
+      if (!file_handle.in_list) zend_destroy_file_handle(&file_handle);
+    }
+  }
+  if (primary) efree(primary);
+  if (EG(exit_status) == 255 && cgi_globals.error_header && *cgi_globals.error_header &&
+      !SG(headers_sent)) {
+    sapi_header_line ctr = {};
+    ctr.line = cgi_globals.error_header;
+    ctr.line_len = strlen(cgi_globals.error_header);
+    sapi_header_op(SAPI_HEADER_REPLACE, &ctr);
+  }
+  result.status = SG(sapi_headers).http_response_code;
+  result.memory_peak = zend_memory_peak_usage(1);
+  if (SG(request_info).path_translated) {
+    efree(SG(request_info).path_translated);
+    SG(request_info).path_translated = nullptr;
+  }
+  php_request_shutdown(nullptr);
+}
+
 }  // namespace
 
 // --- engine lifecycle -------------------------------------------------------------------
@@ -452,76 +523,7 @@ RequestResult run_request(RequestIo& io, fastcgi::Params& params) {
     php_handle_auth_data(param("HTTP_AUTHORIZATION"));
   }
 
-  zend_first_try {
-    if (php_request_startup() == FAILURE) {
-      result.engine_broken = true;
-      result.status = 500;
-      g_cur = Current{};
-      return result;
-    }
-    zend_file_handle file_handle;
-    char* primary = nullptr;
-    bool run = SG(request_info).request_method != nullptr;
-    if (run && !SG(request_info).path_translated) {
-      zend_try {
-        log::write(log::Level::Debug, {}, "Primary script unknown");
-        send_stderr("Primary script unknown", 22);
-        SG(sapi_headers).http_response_code = 404;
-        PUTS("File not found.\n");
-      }
-      zend_end_try();
-      run = false;
-    }
-    if (run && limited_extension(SG(request_info).path_translated)) {
-      zend_try {
-        std::string m = std::string("Access to the script '") + SG(request_info).path_translated +
-                        "' has been denied (see security.limit_extensions)";
-        log::write(log::Level::Warning, {}, "%s", m.c_str());
-        send_stderr(m.data(), m.size());
-        SG(sapi_headers).http_response_code = 403;
-        PUTS("Access denied.\n");
-      }
-      zend_end_try();
-      run = false;
-    }
-    if (run) {
-      primary = estrdup(SG(request_info).path_translated);
-      if (php_fopen_primary_script(&file_handle) == FAILURE) {
-        int err = errno;
-        zend_try {
-          log::write(log::Level::Error, {}, "Unable to open primary script: %s (%s)", primary,
-                     strerror(err));
-          if (err == EACCES) {
-            SG(sapi_headers).http_response_code = 403;
-            PUTS("Access denied.\n");
-          } else {
-            SG(sapi_headers).http_response_code = 404;
-            PUTS("No input file specified.\n");
-          }
-        }
-        zend_end_try();
-      } else {
-        EG(exit_status) = 0;
-        php_execute_script(&file_handle);
-        if (!file_handle.in_list) zend_destroy_file_handle(&file_handle);
-      }
-    }
-    if (primary) efree(primary);
-    if (EG(exit_status) == 255 && cgi_globals.error_header && *cgi_globals.error_header &&
-        !SG(headers_sent)) {
-      sapi_header_line ctr = {};
-      ctr.line = cgi_globals.error_header;
-      ctr.line_len = strlen(cgi_globals.error_header);
-      sapi_header_op(SAPI_HEADER_REPLACE, &ctr);
-    }
-    result.status = SG(sapi_headers).http_response_code;
-    result.memory_peak = zend_memory_peak_usage(1);
-    if (SG(request_info).path_translated) {
-      efree(SG(request_info).path_translated);
-      SG(request_info).path_translated = nullptr;
-    }
-    php_request_shutdown(nullptr);
-  }
+  zend_first_try { serve(result); }
   zend_catch { result.engine_broken = true; }
   zend_end_try();
   SG(server_context) = nullptr;

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The README's test command: installs what is missing, configures fresh build directories,
+# builds, runs every test suite (unit, integration, the bounded fuzz run, the unit tests under
+# ASan+UBSan) and ends with one line "N passed, N failed" counted from meson's test logs.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+bash scripts/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+status=0
+run_suite() {  # BUILD_DIR meson-test-args...
+  local dir=$1; shift
+  meson test -C "$dir" --print-errorlogs "$@" || status=1
+}
+
+# 1. The product build: unit and integration tests.
+rm -rf build
+if meson setup build >/dev/null && ninja -C build; then
+  run_suite build --suite unit --suite integration
+else
+  echo "build failed"; status=1
+fi
+
+# 2. The FastCGI codec and parsers under libFuzzer (clang), for a bounded time each.
+rm -rf build-fuzz
+if CXX=clang++ CC=clang meson setup build-fuzz -Dfuzzing=true -Dfuzz_seconds="${FUZZ_SECONDS:-60}" >/dev/null \
+   && ninja -C build-fuzz $(cd build-fuzz && meson introspect --targets | python3 -c 'import json,sys; print(" ".join(t["name"] for t in json.load(sys.stdin) if t["name"].startswith("fuzz-")))'); then
+  run_suite build-fuzz --no-rebuild --suite fuzz
+else
+  echo "fuzz build failed"; status=1
+fi
+
+# 3. Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer.
+rm -rf build-asan
+if meson setup build-asan -Dsanitizers=true >/dev/null \
+   && ninja -C build-asan $(cd build-asan && meson introspect --tests | python3 -c 'import json,sys; print(" ".join(sorted({t["cmd"][0].replace("'"$root"'/build-asan/","") for t in json.load(sys.stdin) if "unit" in t["suite"][0]})))'); then
+  ASAN_OPTIONS=detect_leaks=1 run_suite build-asan --no-rebuild --suite unit
+else
+  echo "sanitizer build failed"; status=1
+fi
+
+python3 scripts/count-tests.py build/meson-logs/testlog.json build-fuzz/meson-logs/testlog.json \
+  build-asan/meson-logs/testlog.json
+rc=$?
+[ $status -ne 0 ] && rc=1
+exit $rc
