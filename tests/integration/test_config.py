@@ -1,0 +1,102 @@
+"""Pool-file settings a script can see: php_value / php_admin_value / php_flag, clear_env and
+env[], and the httpoxy protection (a "Proxy:" request header never becomes getenv('HTTP_PROXY'))."""
+
+import harness
+from harness import StackTestCase
+
+
+class IniTest(StackTestCase):
+    POOL_INI = ('pm = static\npm.max_children = 1\n'
+                'php_value[user_agent] = pool-ua\n'
+                'php_value[precision] = 10\n'
+                'php_admin_value[default_socket_timeout] = 7\n'
+                'php_flag[ignore_user_abort] = on\n'
+                'php_admin_value[memory_limit] = 48M\n')
+
+    def test_values_visible_in_ini_get(self):
+        j = self.get('/ini.php').json()
+        self.assertEqual(j['ini']['user_agent'], 'pool-ua')
+        self.assertEqual(j['ini']['precision'], '10')
+        self.assertEqual(j['ini']['default_socket_timeout'], '7')
+        self.assertEqual(j['ini']['ignore_user_abort'], '1')
+        self.assertEqual(j['ini']['memory_limit'], '48M')
+        # from the harness's common block (php_admin_value)
+        self.assertEqual(j['ini']['post_max_size'], '64M')
+        # php-fpm parses pool values with PHP's INI scanner: Off → "" (a script testing
+        # `if (ini_get('display_errors'))` must see a false value, not the string "Off")
+        self.assertEqual(j['ini']['display_errors'], '')
+
+    def test_php_value_changeable_admin_value_not(self):
+        j = self.get('/ini.php?set=1').json()
+        # ini_set returns the old value on success, false when refused
+        self.assertEqual(j['set']['user_agent'], 'pool-ua')
+        self.assertEqual(j['ini']['user_agent'], 'changed-by-script')
+        self.assertEqual(j['set']['precision'], '10')
+        self.assertEqual(j['ini']['precision'], '3')
+        self.assertIs(j['set']['default_socket_timeout'], False)
+        self.assertEqual(j['ini']['default_socket_timeout'], '7')
+
+    def test_ini_set_does_not_leak_into_next_request(self):
+        self.get('/ini.php?set=1')
+        j = self.get('/ini.php').json()  # same (only) worker
+        self.assertEqual(j['ini']['user_agent'], 'pool-ua')
+        self.assertEqual(j['ini']['precision'], '10')
+        self.assertEqual(j['ini']['default_socket_timeout'], '7')
+
+
+class ClearEnvTest(StackTestCase):
+    POOL_INI = ('pm = static\npm.max_children = 1\n'
+                'clear_env = yes\n'
+                'env[POOL_FOO] = bar\n'
+                'env[POOL_SPACES] = "a b  c"\n'
+                'env[POOL_FROM_RUNNER] = $RUNNER_LEAK\n'
+                'env[PATH] = /usr/local/bin:/usr/bin:/bin\n')
+    BACKEND_ENV = {'RUNNER_LEAK': 'from-the-runner'}
+
+    def test_env_entries_visible_in_getenv(self):
+        j = self.get('/env.php').json()
+        self.assertEqual(j['getenv']['POOL_FOO'], 'bar')
+        self.assertEqual(j['getenv']['POOL_SPACES'], 'a b  c')
+        self.assertEqual(j['getenv']['PATH'], '/usr/local/bin:/usr/bin:/bin')
+        self.assertTrue(j['getenv_all_has_POOL_FOO'])
+        # php-fpm imports the environment into $_SERVER too
+        self.assertEqual(j['server_POOL_FOO'], 'bar')
+
+    def test_env_value_expanded_from_manager_environment(self):
+        j = self.get('/env.php').json()
+        self.assertEqual(j['getenv']['POOL_FROM_RUNNER'], 'from-the-runner')
+
+    def test_clear_env_hides_manager_environment(self):
+        j = self.get('/env.php').json()
+        self.assertIs(j['getenv']['RUNNER_LEAK'], False)
+        self.assertFalse(j['getenv_all_has_RUNNER_LEAK'])
+
+    def test_request_params_visible_in_getenv(self):
+        j = self.get('/env.php', {'X-Test': 'xt'}).json()
+        self.assertEqual(j['getenv']['REQUEST_METHOD'], 'GET')
+        self.assertEqual(j['getenv']['HTTP_X_TEST'], 'xt')
+        self.assertEqual(j['getenv']['SCRIPT_FILENAME'], harness.WWW + '/env.php')
+
+    def test_httpoxy(self):
+        j = self.get('/env.php', {'Proxy': 'http://evil.invalid:8080'}).json()
+        self.assertIs(j['getenv']['HTTP_PROXY'], False)
+        self.assertIsNone(j['server_HTTP_PROXY'])
+
+
+class KeepEnvTest(StackTestCase):
+    POOL_INI = 'pm = static\npm.max_children = 1\nclear_env = no\n'
+    BACKEND_ENV = {'RUNNER_LEAK': 'kept', 'HTTP_PROXY': 'http://runner-proxy.invalid:3128'}
+
+    def test_clear_env_no_keeps_manager_environment(self):
+        j = self.get('/env.php').json()
+        self.assertEqual(j['getenv']['RUNNER_LEAK'], 'kept')
+        self.assertTrue(j['getenv_all_has_RUNNER_LEAK'])
+
+    def test_httpoxy_header_does_not_override_real_env(self):
+        j = self.get('/env.php', {'Proxy': 'http://evil.invalid:8080'}).json()
+        self.assertEqual(j['getenv']['HTTP_PROXY'], 'http://runner-proxy.invalid:3128')
+        self.assertEqual(j['server_HTTP_PROXY'], 'http://runner-proxy.invalid:3128')
+
+
+if __name__ == '__main__':
+    harness.main()

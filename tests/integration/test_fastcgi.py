@@ -1,0 +1,136 @@
+"""The FastCGI side without nginx: a raw client in python and libfcgi's cgi-fcgi."""
+
+import json
+import os
+import socket
+import struct
+import unittest
+
+import harness
+from harness import (BackendTestCase, FcgiConnection, cgi_fcgi, fcgi_request, md5,
+                     parse_cgi_response, php_params)
+
+
+class FastCgiTest(BackendTestCase):
+    POOL_INI = 'pm = static\npm.max_children = 2\n'
+
+    def test_simple_get(self):
+        out, err, app_status = fcgi_request(self.backend.socket_path,
+                                            php_params('info.php', query='a=1'))
+        status, headers, body = parse_cgi_response(out)
+        self.assertEqual(status, 200)
+        self.assertIn(('Content-Type', 'application/json'), headers)
+        self.assertEqual(err, b'')
+        self.assertEqual(app_status, 0)
+        j = json.loads(body)
+        self.assertEqual(j['get'], {'a': '1'})
+        self.assertEqual(j['server']['SCRIPT_NAME'], '/info.php')
+
+    def test_default_headers(self):
+        out, _err, _ = fcgi_request(self.backend.socket_path, php_params('pid.php'))
+        status, headers, body = parse_cgi_response(out)
+        self.assertEqual(status, 200)
+        # no Status: line for 200; the default type from default_mimetype/default_charset
+        self.assertEqual([k for k, _ in headers if k.lower() == 'status'], [])
+        self.assertIn(('Content-type', 'text/html; charset=UTF-8'), headers)
+        self.assertTrue(body.isdigit())
+
+    def test_post_stdin(self):
+        body = os.urandom(200000)
+        out, _err, _ = fcgi_request(
+            self.backend.socket_path,
+            php_params('info.php', method='POST', body=body,
+                       extra={'CONTENT_TYPE': 'application/octet-stream'}), stdin=body)
+        status, _headers, resp = parse_cgi_response(out)
+        self.assertEqual(status, 200)
+        j = json.loads(resp)
+        self.assertEqual(j['input_len'], len(body))
+        self.assertEqual(j['input_md5'], md5(body))
+
+    def test_status_line(self):
+        out, _err, _ = fcgi_request(self.backend.socket_path,
+                                    php_params('status.php', query='code=418'))
+        status, headers, _ = parse_cgi_response(out)
+        self.assertEqual(status, 418)
+
+    def test_php_errors_go_to_fcgi_stderr(self):
+        out, err, _ = fcgi_request(self.backend.socket_path, php_params('fatal.php'))
+        status, _h, body = parse_cgi_response(out)
+        self.assertEqual(status, 500)
+        self.assertEqual(body, b'output before fatal\n')
+        self.assertIn(b'PHP Fatal error:  Uncaught Error: Call to undefined function', err)
+
+    def test_missing_script(self):
+        out, err, _ = fcgi_request(self.backend.socket_path, php_params('missing.php'))
+        status, _h, body = parse_cgi_response(out)
+        self.assertEqual(status, 404)
+        self.assertEqual(body, b'File not found.\n')
+        self.assertIn(b'Primary script unknown', err)
+
+    def test_keep_conn_several_requests_on_one_connection(self):
+        with FcgiConnection(self.backend.socket_path) as c:
+            pids = set()
+            for i in range(10):
+                out, _err, app_status = c.request(php_params('info.php', query='i=%d' % i),
+                                                  keep_conn=True)
+                status, _h, body = parse_cgi_response(out)
+                self.assertEqual(status, 200)
+                j = json.loads(body)
+                self.assertEqual(j['get'], {'i': str(i)})
+                pids.add(j['pid'])
+            # one connection is served by one worker
+            self.assertEqual(len(pids), 1)
+            # a request without FCGI_KEEP_CONN: the server closes the connection after it
+            out, _err, _ = c.request(php_params('pid.php'), keep_conn=False)
+            self.assertEqual(parse_cgi_response(out)[0], 200)
+            c.sock.settimeout(5)
+            self.assertEqual(c.sock.recv(1), b'', 'connection not closed without FCGI_KEEP_CONN')
+
+    def test_request_ids_other_than_one(self):
+        with FcgiConnection(self.backend.socket_path) as c:
+            for rid in (2, 300, 65535):
+                out, _err, _ = c.request(php_params('pid.php'), keep_conn=True, req_id=rid)
+                self.assertEqual(parse_cgi_response(out)[0], 200)
+
+    def test_long_params(self):
+        # names/values of 128+ bytes use the 4-byte length encoding
+        long_value = 'v' * 30000  # (php-fpm cannot parse a pair split across records)
+        out, _err, _ = fcgi_request(self.backend.socket_path,
+                                    php_params('info.php', extra={'HTTP_X_LONG_HEADER': long_value,
+                                                                  'HTTP_X_' + 'N' * 200: 'n'}))
+        status, _h, body = parse_cgi_response(out)
+        self.assertEqual(status, 200)
+        s = json.loads(body)['server']
+        self.assertEqual(s['HTTP_X_LONG_HEADER'], long_value)
+        self.assertEqual(s['HTTP_X_' + 'N' * 200], 'n')
+
+    def test_get_values(self):
+        with FcgiConnection(self.backend.socket_path) as c:
+            values = c.get_values(['FCGI_MPXS_CONNS'])
+        self.assertEqual(values.get('FCGI_MPXS_CONNS'), '0')
+
+    def test_client_closing_early_does_not_break_the_pool(self):
+        # half a request, then the client goes away
+        for _ in range(3):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(self.backend.socket_path)
+            s.sendall(struct.pack('!BBHHBB', 1, 1, 1, 8, 0, 0) + struct.pack('!HB5x', 1, 0))
+            s.close()
+        out, _err, _ = fcgi_request(self.backend.socket_path, php_params('pid.php'))
+        self.assertEqual(parse_cgi_response(out)[0], 200)
+
+    @unittest.skipUnless(os.access(harness.CGI_FCGI_BIN, os.X_OK), 'cgi-fcgi (libfcgi-bin) missing')
+    def test_cgi_fcgi_tool(self):
+        params = php_params('info.php', method='POST', query='via=cgi-fcgi', body=b'k=v',
+                            extra={'CONTENT_TYPE': 'application/x-www-form-urlencoded'})
+        rc, out, err = cgi_fcgi(self.backend.socket_path, params, stdin=b'k=v')
+        self.assertEqual(rc, 0, err)
+        status, headers, body = parse_cgi_response(out)
+        self.assertEqual(status, 200)
+        j = json.loads(body)
+        self.assertEqual(j['get'], {'via': 'cgi-fcgi'})
+        self.assertEqual(j['post'], {'k': 'v'})
+
+
+if __name__ == '__main__':
+    harness.main()

@@ -1,0 +1,134 @@
+"""The process manager as a site sees it: ondemand scale-up/down, dynamic spare servers,
+pm.max_requests recycling."""
+
+import time
+import unittest
+from concurrent.futures import ThreadPoolExecutor
+
+import harness
+from harness import StackTestCase, wait_until
+
+
+def sleeping_requests(tc, n, seconds):
+    """Start n concurrent /sleep.php requests; returns (executor, futures)."""
+    ex = ThreadPoolExecutor(n)
+    futures = [ex.submit(tc.get, '/sleep.php?s=%s&i=%d' % (seconds, i)) for i in range(n)]
+    return ex, futures
+
+
+def slept_pid(r):
+    assert r.status == 200, r
+    word, pid = r.text.split()
+    assert word == 'slept', r.text
+    return int(pid)
+
+
+class OndemandTest(StackTestCase):
+    POOL_INI = ('pm = ondemand\npm.max_children = 4\npm.process_idle_timeout = 1s\n'
+                'pm.max_requests = 0\n')
+
+    def wait_no_workers(self):
+        wait_until(lambda: self.backend.worker_pids() == [], 8,
+                   what='idle workers to exit after pm.process_idle_timeout')
+
+    def test_scale_up_and_down(self):
+        self.wait_no_workers()  # no worker until the first request
+        # 4 overlapping sleeping requests, started 0.3 s apart: each finds the others busy
+        t0 = time.monotonic()
+        with ThreadPoolExecutor(4) as ex:
+            futures = []
+            for i in range(4):
+                futures.append(ex.submit(self.get, '/sleep.php?s=2&i=%d' % i))
+                time.sleep(0.3)
+            wait_until(lambda: len(self.backend.worker_pids()) == 4, 3,
+                       what='4 workers for 4 concurrent requests')
+            results = [f.result() for f in futures]
+        elapsed = time.monotonic() - t0
+        self.assertEqual(len({slept_pid(r) for r in results}), 4,
+                         'the 4 requests were not served in parallel')
+        self.assertLess(elapsed, 3.9, 'the 4 requests were not served in parallel')
+        self.assertLessEqual(len(self.backend.worker_pids()), 4)
+        # back to 0 after pm.process_idle_timeout
+        self.wait_no_workers()
+        # a new request spawns a worker again
+        self.assertEqual(self.get('/pid.php').status, 200)
+
+    @unittest.skipIf(harness.is_fpm(), 'php-fpm spawns one ondemand child per listening-socket '
+                     'event and then sees the new, not yet accepting, child as idle: a burst of '
+                     'simultaneous connections often gets 2 workers out of 4, the rest queue '
+                     'behind them (reproduced with 8.2); php-pool is expected to do better')
+    def test_burst_scale_up(self):
+        self.wait_no_workers()
+        t0 = time.monotonic()
+        ex, futures = sleeping_requests(self, 4, 2)
+        with ex:
+            wait_until(lambda: len(self.backend.worker_pids()) == 4, 3,
+                       what='4 workers for 4 simultaneous requests')
+            results = [f.result() for f in futures]
+        self.assertEqual(len({slept_pid(r) for r in results}), 4)
+        self.assertLess(time.monotonic() - t0, 3.5)
+
+    def test_max_children_bounds_workers(self):
+        ex, futures = sleeping_requests(self, 6, 1)
+        peak = 0
+        with ex:
+            while not all(f.done() for f in futures):
+                peak = max(peak, len(self.backend.worker_pids()))
+                time.sleep(0.05)
+            results = [f.result() for f in futures]
+        self.assertLessEqual(peak, 4)
+        for r in results:
+            slept_pid(r)
+
+
+class DynamicTest(StackTestCase):
+    POOL_INI = ('pm = dynamic\npm.max_children = 6\npm.start_servers = 3\n'
+                'pm.min_spare_servers = 2\npm.max_spare_servers = 4\n')
+
+    def test_start_and_spare_servers(self):
+        # start_servers at start
+        wait_until(lambda: len(self.backend.worker_pids()) == 3, 5, what='start_servers = 3')
+        time.sleep(1.5)
+        self.assertEqual(len(self.backend.worker_pids()), 3, 'no spawn/kill expected while idle')
+        # make 3 workers busy: idle drops to 0 < min_spare 2 → the manager adds idle workers
+        ex, futures = sleeping_requests(self, 3, 5)
+        peak = 0
+        with ex:
+            def enough():
+                nonlocal peak
+                n = len(self.backend.worker_pids())
+                peak = max(peak, n)
+                return n >= 5
+            wait_until(enough, 4.5, what='3 busy + min_spare_servers 2 idle workers')
+            while not all(f.done() for f in futures):
+                peak = max(peak, len(self.backend.worker_pids()))
+                time.sleep(0.1)
+            for f in futures:
+                slept_pid(f.result())
+        self.assertLessEqual(peak, 6, 'more than pm.max_children workers')
+        # all idle now: at most max_spare_servers 4 idle kept, at least min_spare 2
+        wait_until(lambda: 2 <= len(self.backend.worker_pids()) <= 4, 6,
+                   what='idle workers to shrink to max_spare_servers')
+        r = self.get('/pid.php')
+        self.assertEqual(r.status, 200)
+
+
+class MaxRequestsTest(StackTestCase):
+    POOL_INI = 'pm = static\npm.max_children = 1\npm.max_requests = 3\n'
+
+    def test_worker_recycled_after_max_requests(self):
+        pids = []
+        for _ in range(7):
+            r = self.get('/pid.php')
+            self.assertEqual(r.status, 200)
+            pids.append(int(r.text))
+        # [A A A B B B C]
+        self.assertEqual(len(set(pids[0:3])), 1, pids)
+        self.assertEqual(len(set(pids[3:6])), 1, pids)
+        self.assertEqual(len({pids[0], pids[3], pids[6]}), 3, pids)
+        wait_until(lambda: self.backend.worker_pids() == [pids[6]], 5,
+                   what='one worker (pm.max_children) after recycling')
+
+
+if __name__ == '__main__':
+    harness.main()

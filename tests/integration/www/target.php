@@ -1,0 +1,2 @@
+<?php
+echo "target reached\n";
