@@ -57,7 +57,8 @@ using Params = std::vector<Param>;
 
 // Name-value pair encoding (1- or 4-byte lengths), appended to out.
 void append_name_value(std::string& out, std::string_view name, std::string_view value);
-// Decodes a complete PARAMS stream body. Returns false on a malformed body.
+// Decodes a complete PARAMS stream body, appending the pairs to out. Returns false on a
+// malformed body (then out is unchanged).
 bool decode_name_values(std::string_view body, Params& out);
 
 // What the server-side decoder reports, in stream order.
@@ -87,28 +88,71 @@ class ServerDecoder {
  public:
   explicit ServerDecoder(Limits limits = {}, unsigned max_conns = 1, unsigned max_reqs = 1);
 
-  // Returns false on a protocol violation; error() says what. The connection must be closed.
+  // Returns false on a protocol violation; error() says what. The connection must be closed
+  // (further feeds keep returning false). Events and replies are appended, never cleared; the
+  // events of records before a violation are still appended.
   bool feed(std::span<const uint8_t> bytes, std::vector<Event>& events, std::string& replies);
   bool feed(std::string_view bytes, std::vector<Event>& events, std::string& replies) {
-    return feed(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()),
-                                         bytes.size()),
-                events, replies);
+    return feed(
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()),
+        events, replies);
   }
   const std::string& error() const { return error_; }
 
   // The application finished the current request (END_REQUEST sent); a new BEGIN may follow.
+  // Call it before feeding what arrives after the END_REQUEST: until then a BEGIN_REQUEST for
+  // the same id is a protocol error and one for another id is refused (CANT_MPX_CONN). Late
+  // records of the finished request (a half-read one included) are ignored.
   void request_done();
   // Id of the request in progress, 0 if none.
   uint16_t current_request() const { return current_id_; }
 
  private:
-  // implementation state (header buffer, content buffer, params accumulator, ...)
+  // Where the decoder is inside the record stream.
+  enum class Stage : uint8_t { Header, Content, Padding };
+  // What the record being read is for; decided from its header, carried out when its content
+  // is complete. It also says where the content bytes go.
+  enum class Action : uint8_t {
+    Ignore,       // content skipped
+    UnknownType,  // management record of a type we do not know: content skipped
+    Abort,        // ABORT_REQUEST for the current request: content skipped
+    GetValues,    // content buffered in content_buf_
+    Begin,        // content buffered in content_buf_
+    Params,       // content decoded into params_ as pairs complete
+    Stdin,        // content appended to stdin_buf_, handed over as one Stdin event
+  };
+  // Where the current request is in its input streams.
+  enum class ReqState : uint8_t { Params, Stdin, StdinDone, Aborted };
+
+  bool fail(std::string message);
+  bool start_record();
+  bool finish_record(std::vector<Event>& events, std::string& replies);
+  bool finish_begin(std::vector<Event>& events, std::string& replies);
+  bool finish_get_values(std::string& replies);
+  void consume_params(std::string_view chunk);
+  void reset_params();
+
   Limits limits_;
   unsigned max_conns_;
   unsigned max_reqs_;
   std::string error_;
   uint16_t current_id_ = 0;
-  // ... helper adds what it needs
+
+  Stage stage_ = Stage::Header;
+  Action action_ = Action::Ignore;
+  ReqState req_state_ = ReqState::Params;
+  uint8_t header_buf_[kHeaderSize] = {};
+  size_t header_have_ = 0;
+  Header record_;            // header of the record being read
+  size_t content_left_ = 0;  // content bytes of record_ still to come
+  size_t padding_left_ = 0;  // padding bytes of record_ still to come
+  std::string content_buf_;  // Action::GetValues, Action::Begin
+  std::string stdin_buf_;    // Action::Stdin: becomes the event's data
+  // The PARAMS stream of the current request so far: complete pairs, the bytes of a pair still
+  // incomplete at the end of what was fed, and the stream's size (for limits_).
+  Params params_;
+  std::string params_carry_;
+  size_t params_bytes_ = 0;
 };
 
 // Encoders for the response direction. Stream data is split into records of at most
