@@ -1,28 +1,38 @@
-// php-pool: command line dispatch. Running a pool is the manager's job; --test and the D-Bus
-// clients are the config and bus modules'.
-#include <unistd.h>
-
+// php-pool: command line dispatch. Running a pool is the manager's job; --test is the config
+// module's; --reload and --status are D-Bus clients.
 #include <cstdio>
-#include <cstring>
 #include <string>
 
+#include "cli.hpp"
 #include "manager/manager.hpp"
 
 using namespace php_pool;
 
 int main(int argc, char** argv) {
-  manager::Options o;
-  for (int i = 1; i < argc; i++) {
-    std::string a = argv[i];
-    auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (a == "--config" || a == "-y" || a == "--fpm-config") o.config_file = next();
-    else if (a == "--pool") o.pool = next();
-    else if (a == "--instance") o.instance = next();
-    else if (a == "-R" || a == "--allow-to-run-as-root") o.allow_root = true;
-    else if (a == "-c") o.php_ini = next();
-    else if (a == "-d") o.defines.push_back(next());
-    else if (a == "-F" || a == "--nodaemonize") {}
+  cli::ParsedArgs parsed = cli::parse_args(argc, argv);
+  if (!parsed.options) {
+    fprintf(stderr, "%s\n", parsed.error.c_str());
+    return 64;  // EX_USAGE
   }
-  manager::Manager m(o);
-  return m.run();
+  const cli::Options& o = *parsed.options;
+  switch (o.command) {
+    case cli::Command::Help: fputs(cli::help_text().c_str(), stdout); return 0;
+    case cli::Command::Version: printf("%s\n", cli::version_text().c_str()); return 0;
+    case cli::Command::Test: return cli::run_config_test(o);
+    case cli::Command::Reload:
+    case cli::Command::Status:
+      fprintf(stderr, "php-pool: --reload and --status need the D-Bus client (not built yet)\n");
+      return 69;
+    case cli::Command::Run: break;
+  }
+  manager::Options mo;
+  mo.config_file = o.config_file;
+  mo.pool = o.pool;
+  mo.instance = o.instance;
+  mo.prefix = o.prefix;
+  mo.allow_root = o.allow_to_run_as_root;
+  mo.php_ini = o.php_ini;
+  for (auto& [name, value] : o.ini_defines) mo.defines.push_back(name + "=" + value);
+  manager::Manager manager(mo);
+  return manager.run();
 }

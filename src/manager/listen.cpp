@@ -1,6 +1,10 @@
 #include "manager/listen.hpp"
 
 #include <arpa/inet.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <netinet/in.h>
@@ -204,8 +208,57 @@ bool open_listeners(const config::PoolConfig& pool, ListenSet& out, std::string&
   return true;
 }
 
+namespace {
+
+// A listening unix socket's accept queue, from the kernel's sock_diag (UDIAG_SHOW_RQLEN:
+// rqueue is the number of waiting connections, wqueue the backlog limit).
+bool unix_listen_queue(int fd, unsigned& current, unsigned& max) {
+  struct stat st;
+  if (fstat(fd, &st) < 0) return false;
+  int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (nl < 0) return false;
+  struct {
+    nlmsghdr nlh;
+    unix_diag_req req;
+  } msg{};
+  msg.nlh.nlmsg_len = sizeof msg;
+  msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  msg.nlh.nlmsg_flags = NLM_F_REQUEST;
+  msg.req.sdiag_family = AF_UNIX;
+  msg.req.udiag_states = 1 << 10;  // TCP_LISTEN
+  msg.req.udiag_ino = unsigned(st.st_ino);
+  msg.req.udiag_show = UDIAG_SHOW_RQLEN;
+  msg.req.udiag_cookie[0] = msg.req.udiag_cookie[1] = ~0U;  // no cookie: look up by inode
+  bool ok = false;
+  if (send(nl, &msg, sizeof msg, 0) == ssize_t(sizeof msg)) {
+    alignas(nlmsghdr) char buf[1024];
+    ssize_t n = recv(nl, buf, sizeof buf, 0);
+    auto* h = reinterpret_cast<nlmsghdr*>(buf);
+    if (n > 0 && NLMSG_OK(h, size_t(n)) && h->nlmsg_type == SOCK_DIAG_BY_FAMILY) {
+      auto* m = static_cast<unix_diag_msg*>(NLMSG_DATA(h));
+      int len = int(h->nlmsg_len - NLMSG_LENGTH(sizeof *m));
+      for (auto* a = reinterpret_cast<rtattr*>(m + 1); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+        if (a->rta_type == UNIX_DIAG_RQLEN) {
+          auto* q = static_cast<unix_diag_rqlen*>(RTA_DATA(a));
+          current = q->udiag_rqueue;
+          max = q->udiag_wqueue;
+          ok = true;
+        }
+      }
+    }
+  }
+  close(nl);
+  return ok;
+}
+
+}  // namespace
+
 bool listen_queue(int fd, unsigned& current, unsigned& max) {
   current = max = 0;
+  sockaddr_storage ss;
+  socklen_t sl = sizeof ss;
+  if (getsockname(fd, (sockaddr*)&ss, &sl) == 0 && ss.ss_family == AF_UNIX)
+    return unix_listen_queue(fd, current, max);
   tcp_info info{};
   socklen_t len = sizeof info;
   if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) < 0) return false;

@@ -18,7 +18,7 @@ struct ListenSet {
 
 bool open_listeners(const config::PoolConfig& pool, ListenSet& out, std::string& error);
 
-// Current and maximum accept-queue length of a listening socket (TCP; 0 where unknown).
+// Current and maximum accept-queue length of a listening socket, TCP or unix.
 bool listen_queue(int fd, unsigned& current, unsigned& max);
 
 }  // namespace php_pool::manager

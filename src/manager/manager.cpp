@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "common/log.hpp"
+#include "dbus/service.hpp"
 #include "sandbox/sandbox.hpp"
 #include "sapi/sapi.hpp"
 #include "systemd/notify.hpp"
@@ -47,6 +48,7 @@ const char* to_string(State s) {
 Manager::Manager(Options options) : options_(std::move(options)) {}
 
 Manager::~Manager() {
+  bus_.reset();
   for (auto& [pid, c] : children_) sd_event_source_unref(c.source);
   for (auto* s : sources_) sd_event_source_unref(s);
   sd_event_source_unref(ready_timer_);
@@ -145,6 +147,10 @@ int Manager::run() {
       sources_.push_back(s);
     }
   }
+
+  // D-Bus (src/dbus): never needed to serve; without a bus it logs one warning.
+  bus_ = std::make_unique<dbus::Service>(*this);
+  bus_->start();
 
   log::write(log::Level::Notice, {}, "php-pool %s: pool '%s' starting (pm %s, max_children %d)",
              sapi::kSapiName, identity_.c_str(), config::to_string(pool_.pm),
@@ -278,7 +284,7 @@ void Manager::on_child_exit(pid_t pid, const siginfo_t* si) {
       return;
     }
   }
-  if (c.generation != generation_ || c.retiring) return;
+  if (c.generation != generation_) return;
   if (pool_.pm == config::PmStyle::Static) spawn_to(pool_.pm_max_children);
   else if (pool_.pm == config::PmStyle::Dynamic) maintain();
 }
@@ -322,16 +328,8 @@ void Manager::maintain() {
   if (pool_.pm == config::PmStyle::Ondemand) {
     uint64_t timeout = uint64_t(pool_.pm_process_idle_timeout.count()) * kSecond;
     if (longest_idle && now_monotonic_us() - longest_idle_since > timeout) retire(*longest_idle);
-    // A connection may wait without a fresh edge (e.g. while all workers were busy).
-    if (idle == 0 && int(total) < max) {
-      for (auto& l : listen_.listeners) {
-        pollfd p{l.fd, POLLIN, 0};
-        if (!l.status_only && poll(&p, 1, 0) == 1) {
-          spawn();
-          break;
-        }
-      }
-    }
+    // Connections may wait without a fresh edge (e.g. queued while all workers were busy).
+    ondemand_spawn();
     return;
   }
   if (pool_.pm == config::PmStyle::Static) {
@@ -378,22 +376,38 @@ void Manager::maintain() {
 }
 
 int Manager::on_ondemand(sd_event_source*, int, uint32_t, void* userdata) {
-  auto* m = static_cast<Manager*>(userdata);
-  if (m->state_ == State::Stopping) return 0;
-  if (m->idle_count(true) > 0) return 0;  // an idle worker will take it
-  if (int(m->live_children(m->generation_)) >= m->pool_.pm_max_children) {
-    if (!m->warned_max_children_) {
+  static_cast<Manager*>(userdata)->ondemand_spawn();
+  return 0;
+}
+
+// ondemand: one worker per waiting connection that no idle or starting worker will take.
+// A burst of connections may raise a single edge, so count the queue rather than the events.
+void Manager::ondemand_spawn() {
+  if (state_ == State::Stopping) return;
+  unsigned waiting = 0;
+  for (auto& l : listen_.listeners) {
+    unsigned cur = 0, max = 0;
+    if (l.status_only) continue;
+    if (listen_queue(l.fd, cur, max)) waiting += cur;
+    else waiting += 1;  // unknown: assume the one that woke us
+  }
+  unsigned ready = idle_count(true);
+  if (waiting <= ready) return;
+  int room = pool_.pm_max_children - int(live_children(generation_));
+  int want = std::min(int(waiting - ready), room);
+  if (want <= 0) {
+    if (!warned_max_children_) {
       log::write(log::Level::Warning, {},
                  "server reached max_children setting (%d), consider raising it",
-                 m->pool_.pm_max_children);
-      m->board_->counters().max_children_reached++;
-      m->warned_max_children_ = true;
+                 pool_.pm_max_children);
+      board_->counters().max_children_reached++;
+      warned_max_children_ = true;
     }
-    return 0;
+    return;
   }
-  m->warned_max_children_ = false;
-  m->spawn();
-  return 0;
+  warned_max_children_ = false;
+  for (int i = 0; i < want; i++)
+    if (!spawn()) break;
 }
 
 // --- timeouts ---------------------------------------------------------------------------

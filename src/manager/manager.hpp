@@ -16,6 +16,10 @@
 #include "manager/listen.hpp"
 #include "scoreboard/scoreboard.hpp"
 
+namespace php_pool::dbus {
+class Service;
+}
+
 namespace php_pool::manager {
 
 struct Options {
@@ -77,6 +81,7 @@ class Manager {
   void spawn_to(int count);
   void on_child_exit(pid_t pid, const siginfo_t* si);
   void maintain();  // php-fpm's per-second process-manager pass
+  void ondemand_spawn();
   void check_timeouts();
   void check_ready();
   void begin_stop(bool graceful);
@@ -113,6 +118,7 @@ class Manager {
   std::vector<std::function<void(const std::string&)>> reload_waiters_;
   uint64_t last_status_us_ = 0;
   int exit_code_ = 0;
+  std::unique_ptr<dbus::Service> bus_;  // the D-Bus object (src/dbus); never needed to serve
 };
 
 }  // namespace php_pool::manager

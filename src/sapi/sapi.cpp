@@ -13,6 +13,9 @@
 #include "sapi/pathinfo.hpp"
 #include "sapi/php.hpp"
 
+// fpm_get_status(), defined in fpm_status_function.cpp.
+extern const zend_function_entry php_pool_fpm_get_status_entry;
+
 namespace php_pool::sapi {
 namespace {
 
@@ -58,10 +61,9 @@ size_t ub_write(const char* str, size_t len) {
   return len;
 }
 
+// As php-fpm 8.2: flush() pushes what was written; it does not force the headers out.
 void sapi_flush(void*) {
-  if (!g_cur.io) return;
-  sapi_send_headers();
-  if (!g_cur.io->flush()) php_handle_aborted_connection();
+  if (g_cur.io && !g_cur.io->flush()) php_handle_aborted_connection();
 }
 
 char* sapi_getenv(const char* name, size_t) { return const_cast<char*>(param(name)); }
@@ -270,6 +272,7 @@ const zend_function_entry g_functions[] = {
     ZEND_FE(fastcgi_finish_request, arginfo_finish)
     ZEND_FE(apache_request_headers, arginfo_headers)
     ZEND_RAW_FENTRY("getallheaders", zif_apache_request_headers, arginfo_headers, 0)
+    php_pool_fpm_get_status_entry,
     ZEND_FE_END};
 
 PHP_INI_BEGIN()

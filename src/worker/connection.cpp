@@ -76,7 +76,11 @@ bool Connection::read_request(fastcgi::Params& params, int read_timeout_ms) {
         id_ = e.request_id;
         keep_conn_ = e.keep_conn;
       } else if (e.kind == Kind::Params && id_) {
-        params = std::move(e.params);
+        // php-fpm puts the role first in the CGI environment ($_SERVER['FCGI_ROLE']).
+        params.clear();
+        params.reserve(e.params.size() + 1);
+        params.emplace_back("FCGI_ROLE", "RESPONDER");
+        for (auto& p : e.params) params.push_back(std::move(p));
         return true;
       } else if (e.kind == Kind::Abort) {
         // Aborted before it started: answer and wait for the next one.

@@ -1,6 +1,7 @@
 #include "worker/worker.hpp"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -36,31 +37,43 @@ const char* find(const fastcgi::Params& params, std::string_view name) {
   return nullptr;
 }
 
-// Waits for a connection on any request socket. -1 on a stop request or a fatal error.
-int accept_one(const std::vector<Listener>& listeners) {
+// Waits for a connection on any of the worker's sockets (request sockets and pm.status_listen's).
+// -1 on a stop request or a fatal error; `status_only` tells which kind of socket it came from.
+int accept_one(const std::vector<Listener>& listeners, bool& status_only) {
   for (;;) {
     if (g_stop) return -1;
-    int lfd = listeners[0].fd;
+    const Listener* l = &listeners[0];
     if (listeners.size() > 1) {
       std::vector<pollfd> pfds;
-      for (auto& l : listeners) pfds.push_back({l.fd, POLLIN, 0});
+      for (auto& x : listeners) pfds.push_back({x.fd, POLLIN, 0});
       int r = poll(pfds.data(), pfds.size(), -1);
       if (r < 0) {
         if (errno == EINTR) continue;
         return -1;
       }
-      lfd = -1;
-      for (auto& p : pfds)
-        if (p.revents & POLLIN) {
-          lfd = p.fd;
+      l = nullptr;
+      for (size_t i = 0; i < pfds.size(); i++)
+        if (pfds[i].revents & POLLIN) {
+          l = &listeners[i];
           break;
         }
-      if (lfd < 0) continue;
+      if (!l) continue;
     }
     // Blocking accept: the kernel wakes one waiting worker per connection.
-    int fd = accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd >= 0) return fd;
-    if (errno == EINTR || errno == EAGAIN || errno == ECONNABORTED) continue;
+    int fd = accept4(l->fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd >= 0) {
+      status_only = l->status_only;
+      return fd;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      // A non-blocking socket (see run()) whose connection another worker took: wait again.
+      if (listeners.size() == 1) {
+        pollfd p{l->fd, POLLIN, 0};
+        poll(&p, 1, -1);
+      }
+      continue;
+    }
+    if (errno == EINTR || errno == ECONNABORTED) continue;
     if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
       log::write(log::Level::Error, {}, "accept() failed: %s", strerror(errno));
       usleep(100000);
@@ -94,6 +107,8 @@ void run(const WorkerSetup& setup) {
   scoreboard::Counters& counters = setup.scoreboard->counters();
 
   install_signal_handlers();
+  // Before the privileges are dropped: it opens the access log (as php-fpm's master does).
+  BuiltinPages pages(pool, *setup.scoreboard, setup.listeners);
   std::string error;
   if (!sandbox::enter_worker(pool, setup.allow_root, error)) {
     log::write(log::Level::Alert, {}, "worker %d: %s", getpid(), error.c_str());
@@ -105,21 +120,26 @@ void run(const WorkerSetup& setup) {
   }
   sandbox::apply_seccomp(pool);
 
-  std::vector<Listener> request_listeners, status_listeners;
-  for (auto& l : setup.listeners) (l.status_only ? status_listeners : request_listeners).push_back(l);
-  if (request_listeners.empty()) request_listeners = setup.listeners;
+  // Accept on every socket: requests, and pm.status_listen's (BuiltinPages answers only the
+  // status and ping pages there). Polled sockets are non-blocking, so that a worker that loses
+  // the race for a connection goes back to poll() instead of blocking in one accept().
+  const std::vector<Listener>& listeners = setup.listeners;
+  if (listeners.size() > 1)
+    for (auto& l : listeners) fcntl(l.fd, F_SETFL, fcntl(l.fd, F_GETFL) | O_NONBLOCK);
 
   fastcgi::Limits limits;
   const int max_requests = pool.pm_max_requests;
   uint64_t served = 0;
-  BuiltinPages pages(pool, *setup.scoreboard);
 
   while (!g_stop && (max_requests == 0 || served < uint64_t(max_requests))) {
     slot.idle_since_us.store(scoreboard::now_monotonic_us(), std::memory_order_relaxed);
     slot.stage.store(scoreboard::Stage::Idle, std::memory_order_release);
-    int fd = accept_one(request_listeners);
+    bool status_only = false;
+    int fd = accept_one(listeners, status_only);
     if (fd < 0) break;
-    counters.accepted_conn.fetch_add(1, std::memory_order_relaxed);
+    pages.begin_connection(fd, status_only);
+    // As php-fpm, whose pm.status_listen is served by a pool of its own.
+    if (!status_only) counters.accepted_conn.fetch_add(1, std::memory_order_relaxed);
     slot.stage.store(scoreboard::Stage::ReadingHeaders, std::memory_order_release);
 
     Connection conn(fd, limits, 1);
@@ -129,7 +149,7 @@ void run(const WorkerSetup& setup) {
       uint64_t start = scoreboard::now_monotonic_us();
       uint64_t cpu_start = cpu_time_us();
       const char* method = find(params, "REQUEST_METHOD");
-      const char* uri = find(params, "REQUEST_URI");
+      const char* uri = find(params, "SCRIPT_NAME");  // php-fpm's request URI
       const char* query = find(params, "QUERY_STRING");
       const char* script = find(params, "SCRIPT_FILENAME");
       const char* user = find(params, "REMOTE_USER");
