@@ -12,11 +12,22 @@ From the source tree (no build needed for the php-fpm backend)::
     PHP_POOL_BACKEND=fpm python3 tests/integration/test_http.py -v
     # one test:
     PHP_POOL_BACKEND=fpm python3 tests/integration/test_http.py -v HttpTest.test_get_query_string
-    # against php-pool (default backend):
+    # one class:
+    PHP_POOL_BACKEND=fpm python3 tests/integration/test_pm.py -v OndemandTest
+    # against php-pool (the default backend):
     PHP_POOL_BIN=/tmp/build/src/php-pool python3 tests/integration/test_pm.py -v
+    # every file at once:
+    PHP_POOL_BACKEND=fpm python3 -m unittest discover -s tests/integration -p 'test_*.py'
 
 Through meson: ``meson test -C BUILD --suite integration`` (or ``meson test -C BUILD
 integration-http``); meson passes PHP_POOL_BIN and PHP_POOL_BACKEND=pool.
+
+Files: test_http (requests/responses through nginx), test_errors (fatal errors, limits, crashes,
+404/403), test_pm (ondemand/dynamic/max_requests), test_lifecycle (stop signals, fastcgi_keep_conn),
+test_config (php_value/php_admin_value, env[], httpoxy), test_fastcgi (raw FastCGI, cgi-fcgi),
+test_compat (php-fpm and the backend under test side by side). PHP fixtures live in www/.
+Tests that php-fpm itself fails, where DESIGN.md asks php-pool to do better, are skipped for fpm
+with the reason.
 
 Environment:
   PHP_POOL_BACKEND  fpm | pool (default pool)

@@ -131,6 +131,7 @@ def requests():
         ('exit', 'GET', '/exit.php', None, None),
         ('exit message', 'GET', '/exit_early.php', None, None),
         ('stream', 'GET', '/stream.php', None, None),
+        ('flush then header', 'GET', '/flush_headers.php', None, None),
         ('fatal', 'GET', '/fatal.php', None, None),
         ('fatal displayed', 'GET', '/fatal.php?display=1', None, None),
         ('memory', 'GET', '/memory.php', None, None),

@@ -234,6 +234,15 @@ class HttpTest(StackTestCase):
         self.assertEqual(r.headers.get('X-Before-Exit'), '1')
         self.assertEqual(r.body, b'partial outputexit message\n')
 
+    def test_flush_with_output_buffering_keeps_headers_open(self):
+        # flush() only pushes what PHP's output layer already passed on; with output_buffering
+        # = 4096 the text is still buffered, so header() and the status still work after it
+        r = self.get('/flush_headers.php')
+        self.assertEqual(r.status, 404)
+        self.assertEqual(r.headers.get('X-After-Flush'), 'yes')
+        self.assertEqual(r.body, b'first part\nsecond part\n')
+        self.assertNotIn('headers already sent', self.nginx.error_log_text())
+
     def test_streamed_output(self):
         r = self.get('/stream.php')
         self.assertEqual(r.status, 200)

@@ -1,7 +1,6 @@
 <?php
-// The worker kills itself in the middle of the request.
+// The worker kills itself in the middle of the request (its output is still buffered).
 echo "dying\n";
-flush();
 posix_kill(getmypid(), 9);
 sleep(5);
 echo "still alive?\n";
