@@ -16,7 +16,7 @@ run_suite() {  # BUILD_DIR meson-test-args...
 
 # 1. The product build: unit and integration tests.
 rm -rf build
-if meson setup build >/dev/null && ninja -C build; then
+if meson setup build && ninja -C build; then
   run_suite build --suite unit --suite integration
 else
   echo "build failed"; status=1
@@ -24,7 +24,7 @@ fi
 
 # 2. The FastCGI codec and parsers under libFuzzer (clang), for a bounded time each.
 rm -rf build-fuzz
-if CXX=clang++ CC=clang meson setup build-fuzz -Dfuzzing=true -Dfuzz_seconds="${FUZZ_SECONDS:-60}" >/dev/null \
+if CXX=clang++ CC=clang meson setup build-fuzz -Dfuzzing=true -Dfuzz_seconds="${FUZZ_SECONDS:-60}" \
    && ninja -C build-fuzz $(cd build-fuzz && meson introspect --targets | python3 -c 'import json,sys; print(" ".join(t["name"] for t in json.load(sys.stdin) if t["name"].startswith("fuzz-")))'); then
   run_suite build-fuzz --no-rebuild --suite fuzz
 else
@@ -33,7 +33,7 @@ fi
 
 # 3. Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer.
 rm -rf build-asan
-if meson setup build-asan -Dsanitizers=true >/dev/null \
+if meson setup build-asan -Dsanitizers=true \
    && ninja -C build-asan $(cd build-asan && meson introspect --tests | python3 -c 'import json,sys; print(" ".join(sorted({t["cmd"][0].replace("'"$root"'/build-asan/","") for t in json.load(sys.stdin) if "unit" in t["suite"][0]})))'); then
   ASAN_OPTIONS=detect_leaks=1 run_suite build-asan --no-rebuild --suite unit
 else
