@@ -91,6 +91,13 @@ bool open_file(const std::string& path, std::string& error) {
   return true;
 }
 
+void detach_from_stderr() {
+  if (g_fd != STDERR_FILENO) return;
+  stderr_is_journal();  // decide before fd 2 changes
+  int fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+  if (fd >= 0) g_fd = fd;
+}
+
 void reopen() {
   if (g_path.empty()) return;
   std::string err;
@@ -106,7 +113,7 @@ void write(Level level, const Fields& f, const char* fmt, ...) {
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
 
-  if (g_fd == STDERR_FILENO && stderr_is_journal()) {
+  if (g_path.empty() && stderr_is_journal()) {
     sd_journal_send("MESSAGE=[pool %s] %s", g_pool.c_str(), msg, "PRIORITY=%d",
                     syslog_priority(level), "POOL=%s", g_pool.c_str(), "WORKER_PID=%d",
                     f.worker_pid ? f.worker_pid : 0, "SCRIPT=%s", f.script ? f.script : "",

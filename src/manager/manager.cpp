@@ -176,6 +176,12 @@ bool Manager::spawn() {
     log::write(log::Level::Error, {}, "no free scoreboard slot; not starting a worker");
     return false;
   }
+  auto output = std::make_shared<WorkerOutput>();
+  if (!output->open(pool_.catch_workers_output)) {
+    board_->release(slot);
+    log::write(log::Level::Error, {}, "cannot make the worker output pipes: %s", strerror(errno));
+    return false;
+  }
   pid_t pid = fork();
   if (pid < 0) {
     board_->release(slot);
@@ -183,6 +189,7 @@ bool Manager::spawn() {
     return false;
   }
   if (pid == 0) {
+    output->attach_child();
     board_->slot(slot).pid.store(getpid());
     worker::WorkerSetup ws{&pool_, listen_.listeners, board_.get(), slot, options_.allow_root};
     worker::run(ws);
@@ -191,7 +198,8 @@ bool Manager::spawn() {
   sd_event_source* src = nullptr;
   int r = sd_event_add_child(event_, &src, pid, WEXITED, on_child, this);
   if (r < 0) log::write(log::Level::Error, {}, "sd_event_add_child: %s", strerror(-r));
-  children_[pid] = Child{pid, slot, generation_, src, now_monotonic_us(), false};
+  output->watch(event_, pid, pool_.decorate_workers_output);
+  children_[pid] = Child{pid, slot, generation_, src, now_monotonic_us(), false, output};
   log::write(log::Level::Debug, {}, "child %d started", pid);
   return true;
 }
@@ -234,6 +242,7 @@ void Manager::on_child_exit(pid_t pid, const siginfo_t* si) {
   Child c = it->second;
   children_.erase(it);
   sd_event_source_unref(c.source);
+  c.output->close_all();
   scoreboard::SlotView v = board_->view(c.slot);
   board_->release(c.slot);
 

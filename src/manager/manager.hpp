@@ -14,6 +14,7 @@
 
 #include "config/config.hpp"
 #include "manager/listen.hpp"
+#include "manager/worker_output.hpp"
 #include "scoreboard/scoreboard.hpp"
 
 namespace php_pool::dbus {
@@ -74,6 +75,7 @@ class Manager {
     sd_event_source* source;
     uint64_t started_us;  // monotonic
     bool retiring;        // asked to leave (reload, stop, idle reaping)
+    std::shared_ptr<WorkerOutput> output;
   };
 
   bool load_config(config::Config& out, config::PoolConfig& pool, std::string& error);

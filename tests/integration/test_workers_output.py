@@ -1,0 +1,46 @@
+"""catch_workers_output / decorate_workers_output: what a script writes to its stderr or stdout
+stream reaches the pool log (decorated as php-fpm does), or nowhere when not caught."""
+
+import re
+import unittest
+
+from harness import StackTestCase, wait_until
+
+
+class CaughtDecorated(StackTestCase):
+    POOL_INI = ('pm = static\npm.max_children = 1\ncatch_workers_output = yes\n'
+                'decorate_workers_output = yes\n')
+
+    def test_stderr_line_is_logged_with_pid(self):
+        r = self.get('/stdio.php?msg=decorated-marker')
+        self.assertEqual(r.status, 200)
+        pid = int(r.text)
+        wait_until(lambda: re.search(r'child %d said into stderr: "decorated-marker err"' % pid,
+                                     self.backend.log_text()), 5, what='decorated stderr line')
+        wait_until(lambda: re.search(r'child %d said into stdout: "decorated-marker out"' % pid,
+                                     self.backend.log_text()), 5, what='decorated stdout line')
+
+
+class CaughtUndecorated(StackTestCase):
+    POOL_INI = ('pm = static\npm.max_children = 1\ncatch_workers_output = yes\n'
+                'decorate_workers_output = no\n')
+
+    def test_stderr_line_is_logged_verbatim(self):
+        self.assertEqual(self.get('/stdio.php?msg=plain-marker').status, 200)
+        wait_until(lambda: 'plain-marker err' in self.backend.log_text(), 5,
+                   what='undecorated stderr line')
+        self.assertNotRegex(self.backend.log_text(), r'said into stderr: "plain-marker')
+
+
+class NotCaught(StackTestCase):
+    POOL_INI = 'pm = static\npm.max_children = 1\ncatch_workers_output = no\n'
+
+    def test_output_is_discarded(self):
+        self.assertEqual(self.get('/stdio.php?msg=lost-marker').status, 200)
+        # a request after it proves the first one finished and any output had time to arrive
+        self.assertEqual(self.get('/stdio.php?msg=second').status, 200)
+        self.assertNotIn('lost-marker', self.backend.log_text())
+
+
+if __name__ == '__main__':
+    unittest.main(verbosity=2)
