@@ -82,9 +82,12 @@ bool Connection::read_request(fastcgi::Params& params, int read_timeout_ms) {
         params.emplace_back("FCGI_ROLE", "RESPONDER");
         for (auto& p : e.params) params.push_back(std::move(p));
         return true;
-      } else if (e.kind == Kind::Abort) {
-        // Aborted before it started: answer and wait for the next one.
+      } else if (e.kind == Kind::Abort && id_) {
+        // Aborted before it started: end it and wait for the next one.
+        fastcgi::append_end_request(out_, id_, 0, fastcgi::ProtocolStatus::RequestComplete);
+        decoder_.request_done();
         id_ = 0;
+        if (!send_pending()) return false;
       }
     }
     events_.clear();
