@@ -87,7 +87,7 @@ bool Connection::read_request(fastcgi::Params& params, int read_timeout_ms) {
         fastcgi::append_end_request(out_, id_, 0, fastcgi::ProtocolStatus::RequestComplete);
         decoder_.request_done();
         id_ = 0;
-        if (!send_pending()) return false;
+        if (!send_pending() || !keep_conn_) return false;
       }
     }
     events_.clear();
