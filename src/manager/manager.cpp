@@ -14,6 +14,7 @@
 #include "common/log.hpp"
 #include "dbus/service.hpp"
 #include "sandbox/sandbox.hpp"
+#include "sapi/backtrace.hpp"
 #include "sapi/sapi.hpp"
 #include "systemd/notify.hpp"
 #include "worker/worker.hpp"
@@ -446,6 +447,7 @@ void Manager::check_timeouts() {
                  "logging",
                  pid, v.script.c_str(), v.method.c_str(), v.uri.c_str(), double(d) / kSecond);
       board_->counters().slow_requests++;
+      write_slowlog(pid, v);
     }
     bool tracked = st != Stage::Finishing || pool_.request_terminate_timeout_track_finished;
     if (terminate && d > terminate && tracked) {
@@ -460,6 +462,35 @@ void Manager::check_timeouts() {
       slot.request_start_us.store(0);
     }
   }
+}
+
+// php-fpm's slowlog entry: a header naming pool, pid and script, then the PHP backtrace.
+void Manager::write_slowlog(pid_t pid, const scoreboard::SlotView& v) {
+  if (pool_.slowlog.empty()) return;
+  std::vector<sapi::Frame> frames;
+  std::string error;
+  bool ok = sapi::read_backtrace(pid, pool_.request_slowlog_trace_depth, frames, error);
+  char when[64];
+  time_t now = time(nullptr);
+  struct tm tm;
+  localtime_r(&now, &tm);
+  strftime(when, sizeof when, "%d-%b-%Y %H:%M:%S", &tm);
+  std::string entry = std::string("\n[") + when + "]  [pool " + identity_ + "] pid " +
+                      std::to_string(pid) + "\nscript_filename = " + v.script + "\n";
+  if (!ok) entry += "(backtrace unavailable: " + error + ")\n";
+  for (auto& f : frames) {
+    char addr[32];
+    snprintf(addr, sizeof addr, "[0x%016llx] ", (unsigned long long)f.address);
+    entry += addr + f.function + " " + f.file + ":" + std::to_string(f.line) + "\n";
+  }
+  FILE* out = fopen(pool_.slowlog.c_str(), "ae");
+  if (!out) {
+    log::write(log::Level::Error, {}, "cannot open slowlog '%s': %s", pool_.slowlog.c_str(),
+               strerror(errno));
+    return;
+  }
+  fputs(entry.c_str(), out);
+  fclose(out);
 }
 
 // --- readiness, status ------------------------------------------------------------------

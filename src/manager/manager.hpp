@@ -85,6 +85,7 @@ class Manager {
   void maintain();  // php-fpm's per-second process-manager pass
   void ondemand_spawn();
   void check_timeouts();
+  void write_slowlog(pid_t pid, const scoreboard::SlotView& v);
   void check_ready();
   void begin_stop(bool graceful);
   void retire(Child& c);
