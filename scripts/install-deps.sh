@@ -10,6 +10,7 @@ packages=(
   libphp8.2-embed php8.2-dev php8.2-cli
   # tests and demo: real front ends and peers
   nginx-light libfcgi-bin php8.2-fpm curl python3 dbus systemd-container
+  mandoc  # man page lint (tests/man)
 )
 
 missing=()
