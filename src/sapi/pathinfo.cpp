@@ -193,7 +193,9 @@ ScriptInfo resolve_script(Env& env, const PathOptions& o) {
             if (decoded) strip(*decoded);
           }
         }
-        path_info = decoded ? decoded : new_pi;
+        // php-fpm 8.2 compares the decoded PATH_INFO with SCRIPT_NAME above but keeps it
+        // encoded, as SCRIPT_FILENAME has it (PHP 8.3 decodes it: GH-17643).
+        path_info = new_pi;
         env.set("PATH_INFO", *path_info);
       }
       if (!orig_sf || *orig_sf != pt) {
