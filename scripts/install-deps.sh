@@ -10,6 +10,7 @@ packages=(
   libphp8.2-embed php8.2-dev php8.2-cli
   # tests and demo: real front ends and peers
   nginx-light libfcgi-bin php8.2-fpm curl python3 dbus systemd-container
+  apache2 caddy  # other front ends (tests/integration/test_frontends.py)
   mandoc  # man page lint (tests/man)
 )
 
@@ -21,7 +22,7 @@ if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
 
-# Never start services (nginx, php-fpm) as a side effect of installing them.
+# Never start services (nginx, php-fpm, apache2, caddy) as a side effect of installing them.
 if [ ! -e /usr/sbin/policy-rc.d ]; then
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
   chmod +x /usr/sbin/policy-rc.d

@@ -25,7 +25,8 @@ integration-http``); meson passes PHP_POOL_BIN and PHP_POOL_BACKEND=pool.
 Files: test_http (requests/responses through nginx), test_errors (fatal errors, limits, crashes,
 404/403), test_pm (ondemand/dynamic/max_requests), test_lifecycle (stop signals, fastcgi_keep_conn),
 test_config (php_value/php_admin_value, env[], httpoxy), test_fastcgi (raw FastCGI, cgi-fcgi),
-test_compat (php-fpm and the backend under test side by side). PHP fixtures live in www/.
+test_compat (php-fpm and the backend under test side by side), test_frontends (Apache
+mod_proxy_fcgi and Caddy in front instead of nginx). PHP fixtures live in www/.
 Tests that php-fpm itself fails, where DESIGN.md asks php-pool to do better, are skipped for fpm
 with the reason.
 
@@ -53,6 +54,9 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 WWW = os.path.join(HERE, 'www')
 NGINX_BIN = shutil.which('nginx') or '/usr/sbin/nginx'
+APACHE_BIN = shutil.which('apache2') or '/usr/sbin/apache2'
+APACHE_MODULES = '/usr/lib/apache2/modules'
+CADDY_BIN = shutil.which('caddy') or '/usr/bin/caddy'
 FPM_BIN = os.environ.get('PHP_FPM_BIN', '/usr/sbin/php-fpm8.2')
 CGI_FCGI_BIN = shutil.which('cgi-fcgi') or '/usr/bin/cgi-fcgi'
 IS_ROOT = os.geteuid() == 0
@@ -505,6 +509,230 @@ class Nginx(_Process):
 
     def request(self, method, path, headers=None, body=None, timeout=60):
         return request(self.port, method, path, headers, body, timeout)
+
+
+# ---------------------------------------------------------------------------------------------
+# Apache (mod_proxy_fcgi) and Caddy (php_fastcgi): other front ends, same request() interface
+# ---------------------------------------------------------------------------------------------
+
+APACHE_CONF = """\
+ServerRoot {tmp}
+ServerName localhost
+Listen 127.0.0.1:{port}
+PidFile {tmp}/apache.pid
+DefaultRuntimeDir {tmp}/apache-run
+Mutex file:{tmp}/apache-run default
+ErrorLog {tmp}/apache-error.log
+LogLevel warn
+{user}
+LoadModule mpm_event_module {modules}/mod_mpm_event.so
+LoadModule authz_core_module {modules}/mod_authz_core.so
+LoadModule dir_module {modules}/mod_dir.so
+LoadModule mime_module {modules}/mod_mime.so
+LoadModule proxy_module {modules}/mod_proxy.so
+LoadModule proxy_fcgi_module {modules}/mod_proxy_fcgi.so
+StartServers 1
+ServerLimit 1
+ThreadsPerChild 16
+MaxRequestWorkers 16
+Timeout 60
+ServerTokens Prod
+ServerSignature Off
+TypesConfig /etc/mime.types
+LogFormat "%h %l %u %t \\"%r\\" %>s %b" common
+CustomLog {tmp}/apache-access.log common
+DocumentRoot {docroot}
+DirectoryIndex index.php index.html
+<Directory />
+    AllowOverride None
+    Require all denied
+</Directory>
+<Directory {docroot}>
+    AllowOverride None
+    Require all granted
+</Directory>
+{fastcgi}
+"""
+
+# The two ways of handing .php to a FastCGI socket with mod_proxy_fcgi (Apache >= 2.4.10).
+APACHE_HANDLER = """\
+# Apache maps the URL to the file itself: SCRIPT_FILENAME is proxy:fcgi://localhost + the
+# file's path, PATH_INFO is set.
+<FilesMatch "\\.php$">
+    SetHandler "proxy:unix:{socket}|fcgi://localhost"
+</FilesMatch>
+"""
+APACHE_PROXYPASS = """\
+# The URL is proxied as is: SCRIPT_FILENAME is "proxy:fcgi://localhost/DOCROOT/x.php/path/info",
+# no PATH_INFO, SCRIPT_NAME includes the path info; the backend splits them (cgi.fix_pathinfo).
+ProxyPassMatch "^/(.*\\.php(/.*)?)$" "unix:{socket}|fcgi://localhost{docroot}/$1"
+"""
+
+
+class _FrontEnd(_Process):
+    """A web server on 127.0.0.1:PORT in front of a FastCGI unix socket (subclasses: Apache,
+    Caddy). Same interface as Nginx: .port, .request(), .error_log_text(), .stop()."""
+
+    binary = None
+    bind_error = 'address already in use'
+
+    def __init__(self, tmp, fastcgi_socket, docroot=WWW, start_timeout=10):
+        super().__init__()
+        self.tmp = tmp
+        self.socket = fastcgi_socket
+        self.docroot = docroot
+        self.stdio_path = os.path.join(tmp, '%s-stdio.log' % self.name)
+        self.stdio = None
+        last_err = None
+        for _attempt in range(3):  # a free port can be taken between probing and binding
+            self.port = free_port()
+            self.conf_path = self._write_conf()
+            self.stdio = open(self.stdio_path, 'ab')
+            self.proc = subprocess.Popen(self._argv(), env=self._env(), cwd=tmp,
+                                         stdin=subprocess.DEVNULL, stdout=self.stdio,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+            try:
+                self._wait_ready(start_timeout)
+                return
+            except RuntimeError as e:
+                last_err = e
+                self.stop()
+                if self.bind_error not in str(e).lower():
+                    break
+        raise last_err
+
+    def _write_conf(self):
+        raise NotImplementedError
+
+    def _argv(self):
+        raise NotImplementedError
+
+    def _env(self):
+        return {k: v for k, v in os.environ.items() if k not in _SCRUB_ENV}
+
+    def _wait_ready(self, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError('%s exited with %s; log:\n%s'
+                                   % (self.name, self.proc.returncode, self.error_log_text()))
+            try:
+                with socket.create_connection(('127.0.0.1', self.port), timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.02)
+        raise RuntimeError('%s did not answer on port %d; log:\n%s'
+                           % (self.name, self.port, self.error_log_text()))
+
+    def error_log_text(self):
+        return read_text(self.stdio_path)
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        try:
+            return super().stop(sig, timeout)
+        finally:
+            if self.stdio is not None and not self.stdio.closed:
+                self.stdio.close()
+
+    def request(self, method, path, headers=None, body=None, timeout=60):
+        return request(self.port, method, path, headers, body, timeout)
+
+
+class Apache(_FrontEnd):
+    """Debian's apache2 with mod_proxy_fcgi, from its own apache2.conf in tmp (no a2enmod, no
+    /etc/apache2), in the foreground (-DFOREGROUND). mode='handler': SetHandler
+    "proxy:unix:SOCK|fcgi://localhost" in a <FilesMatch \\.php$>; mode='proxypass':
+    ProxyPassMatch ^/(.*\\.php(/.*)?)$ unix:SOCK|fcgi://localhost/DOCROOT/$1.
+
+    Run as root, Apache's children switch to www-data: the FastCGI socket must then be
+    reachable by www-data (listen.mode = 0666 in the pool file); tmp is made traversable
+    (0711) here."""
+
+    name = 'apache'
+    binary = APACHE_BIN
+
+    def __init__(self, tmp, fastcgi_socket, docroot=WWW, mode='handler', **kw):
+        if mode not in ('handler', 'proxypass'):
+            raise ValueError('Apache mode must be handler or proxypass, not %r' % mode)
+        self.mode = mode
+        self.error_log_path = os.path.join(tmp, 'apache-error.log')
+        os.makedirs(os.path.join(tmp, 'apache-run'), exist_ok=True)
+        if IS_ROOT:
+            os.chmod(tmp, 0o711)
+        super().__init__(tmp, fastcgi_socket, docroot, **kw)
+
+    def fastcgi_block(self):
+        block = APACHE_HANDLER if self.mode == 'handler' else APACHE_PROXYPASS
+        return block.format(socket=self.socket, docroot=self.docroot.rstrip('/'))
+
+    def _write_conf(self):
+        path = os.path.join(self.tmp, 'apache2.conf')
+        user = 'User www-data\nGroup www-data' if IS_ROOT else ''
+        with open(path, 'w') as f:
+            f.write(APACHE_CONF.format(tmp=self.tmp, port=self.port, user=user,
+                                       modules=APACHE_MODULES, docroot=self.docroot.rstrip('/'),
+                                       fastcgi=self.fastcgi_block()))
+        return path
+
+    def _argv(self):
+        return [self.binary, '-f', self.conf_path, '-DFOREGROUND']
+
+    def _env(self):
+        env = super()._env()
+        # what Debian's /etc/apache2/envvars would set (this config does not use them)
+        run = os.path.join(self.tmp, 'apache-run')
+        env.update({'APACHE_RUN_DIR': run, 'APACHE_PID_FILE': os.path.join(self.tmp, 'apache.pid'),
+                    'APACHE_LOCK_DIR': run, 'APACHE_LOG_DIR': self.tmp,
+                    'APACHE_RUN_USER': 'www-data', 'APACHE_RUN_GROUP': 'www-data',
+                    'LANG': 'C'})
+        return env
+
+    def error_log_text(self):
+        return read_text(self.error_log_path) + read_text(self.stdio_path)
+
+
+CADDYFILE = """\
+{{
+	admin off
+	auto_https off
+	grace_period 2s
+	storage file_system {tmp}/caddy-data
+}}
+
+http://127.0.0.1:{port} {{
+	root * {docroot}
+	php_fastcgi unix/{socket}
+	file_server
+}}
+"""
+
+
+class Caddy(_FrontEnd):
+    """Debian's caddy (2.6) with php_fastcgi (which splits PATH_INFO at ".php" itself and
+    tries {path}, {path}/index.php, index.php), `caddy run` in the foreground; HOME and the XDG
+    directories point into tmp. Its log (including PHP's FCGI_STDERR) is its stderr."""
+
+    name = 'caddy'
+    binary = CADDY_BIN
+
+    def _write_conf(self):
+        path = os.path.join(self.tmp, 'Caddyfile')
+        with open(path, 'w') as f:
+            f.write(CADDYFILE.format(tmp=self.tmp, port=self.port,
+                                     docroot=self.docroot.rstrip('/'), socket=self.socket))
+        return path
+
+    def _argv(self):
+        return [self.binary, 'run', '--config', self.conf_path, '--adapter', 'caddyfile']
+
+    def _env(self):
+        env = super()._env()
+        home = os.path.join(self.tmp, 'caddy-home')
+        for d in ('', 'data', 'config'):
+            os.makedirs(os.path.join(home, d), exist_ok=True)
+        env.update({'HOME': home, 'XDG_DATA_HOME': os.path.join(home, 'data'),
+                    'XDG_CONFIG_HOME': os.path.join(home, 'config')})
+        return env
 
 
 class Response:
