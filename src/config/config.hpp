@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace php_pool::config {
@@ -22,8 +23,13 @@ struct PhpIni {
 
 struct Source {
   std::string file;
-  int line = 0;
+  int line = 0;  // 1-based physical line; 0 = the file as a whole
 };
+
+// Where each directive was last set, keyed by its canonical name ("pm.max_children",
+// "php_value[memory_limit]", "env[PATH]", "access.suppress_path[]"). Lets later stages
+// (bind, setuid, reload) report errors as FILE:LINE too.
+using DirectiveSources = std::map<std::string, Source>;
 
 struct PoolConfig {
   std::string name;  // the [section] name
@@ -71,6 +77,15 @@ struct PoolConfig {
   bool decorate_workers_output = true;
 
   std::vector<PhpIni> php_ini;  // php_value/php_flag/php_admin_value/php_admin_flag in order
+
+  // Added by the config parser:
+  std::string apparmor_hat;            // accepted, not honoured (warned)
+  DirectiveSources directive_sources;  // every directive set in the file, see above
+  // Where DIRECTIVE was set, or nullptr when it kept its default.
+  const Source* where(const std::string& directive) const {
+    auto it = directive_sources.find(directive);
+    return it == directive_sources.end() ? nullptr : &it->second;
+  }
 };
 
 struct GlobalConfig {
@@ -86,11 +101,21 @@ struct GlobalConfig {
   int process_max = 0;
   int rlimit_files = 0, rlimit_core = 0;  // 0 = unset
   std::chrono::seconds systemd_interval{10};
+
+  // Added by the config parser:
+  std::optional<int> process_priority;  // the manager's nice value
+  bool daemonize = true;                // accepted, not honoured (php-pool never daemonizes)
+  std::string events_mechanism;         // accepted, not honoured (sd-event)
+  DirectiveSources directive_sources;
+  const Source* where(const std::string& directive) const {
+    auto it = directive_sources.find(directive);
+    return it == directive_sources.end() ? nullptr : &it->second;
+  }
 };
 
 struct Diagnostic {
   Source where;
-  std::string message;  // without the FILE:LINE prefix
+  std::string message;         // without the FILE:LINE prefix
   std::string format() const;  // "FILE:LINE: message"
 };
 
@@ -98,16 +123,24 @@ struct Config {
   GlobalConfig global;
   std::vector<PoolConfig> pools;
   std::vector<Diagnostic> warnings;  // accepted but not honoured, deprecated, ...
+
+  // Added by the config parser:
+  std::string file;                 // the main file, as given
+  std::string prefix;               // the global prefix relative paths were resolved against
+  std::vector<std::string> files;   // every file read (the main file, then includes in order)
+  std::vector<PhpIni> ini_defines;  // -d name=value from the command line (php.ini level)
 };
 
 struct LoadOptions {
   std::string prefix;  // $prefix expansion and relative paths; "" = directory of the file
   // -d name=value from the command line, applied as php_admin_value-like overrides
+  // (copied to Config::ini_defines; the SAPI applies them at php.ini level)
+  std::vector<std::pair<std::string, std::string>> defines;
 };
 
 struct LoadResult {
-  std::optional<Config> config;     // set when there are no errors
-  std::vector<Diagnostic> errors;   // every error found, each FILE:LINE: message
+  std::optional<Config> config;    // set when there are no errors
+  std::vector<Diagnostic> errors;  // every error found, each FILE:LINE: message
 };
 
 // Reads FILE (and its includes), validates every pool, and fills the typed configuration.
@@ -115,5 +148,15 @@ LoadResult load(const std::string& file, const LoadOptions& options = {});
 
 // Picks the pool: by name, or the only one. Returns nullptr and sets error otherwise.
 const PoolConfig* select_pool(const Config& config, const std::string& name, std::string& error);
+
+// The effective configuration as php-fpm-style INI text ([global] then each pool, every
+// directive with its resolved value), for `--test --test` (-tt) and logs. POOL = "" prints all.
+std::string format_effective(const Config& config, const std::string& pool = "");
+
+// Typed value parsers with php-fpm's rules, exposed for other components and tests.
+// Booleans: yes/no/on/off/true/false/1/0/none and "" (false), case-insensitive.
+std::optional<bool> parse_boolean(const std::string& text);
+// Times: a non-negative integer with an optional suffix s (default), m, h or d.
+std::optional<std::chrono::seconds> parse_time(const std::string& text);
 
 }  // namespace php_pool::config

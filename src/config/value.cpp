@@ -1,0 +1,387 @@
+// php's INI_SCANNER_NORMAL value syntax, as php-fpm reads its pool files, and the typed
+// conversions php-fpm applies (integers, times, booleans). Written from the documented
+// behaviour of zend_ini_scanner/zend_ini_parser and fpm_conf.c; no code is shared.
+#include <algorithm>
+#include <cctype>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+
+#include "config/internal.hpp"
+
+namespace php_pool::config {
+
+std::optional<bool> parse_boolean(const std::string& text) {
+  std::string v = detail::to_lower(text);
+  if (v == "1" || v == "yes" || v == "true" || v == "on") return true;
+  if (v.empty() || v == "0" || v == "no" || v == "false" || v == "off" || v == "none") {
+    return false;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::chrono::seconds> parse_time(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  long long unit = 1;
+  std::string_view digits = text;
+  switch (text.back()) {
+    case 's':
+      unit = 1;
+      break;
+    case 'm':
+      unit = 60;
+      break;
+    case 'h':
+      unit = 3600;
+      break;
+    case 'd':
+      unit = 86400;
+      break;
+    default:
+      if (!std::isdigit(static_cast<unsigned char>(text.back()))) return std::nullopt;
+      unit = 0;
+  }
+  if (unit != 0)
+    digits.remove_suffix(1);
+  else
+    unit = 1;
+  if (digits.empty() || digits.size() > 9) return std::nullopt;
+  for (char c : digits) {
+    if (!std::isdigit(static_cast<unsigned char>(c))) return std::nullopt;
+  }
+  long long n = std::atoll(std::string(digits).c_str()) * unit;
+  if (n > INT_MAX) return std::nullopt;
+  return std::chrono::seconds(n);
+}
+
+namespace detail {
+
+std::string to_lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string trim(std::string_view s) {
+  size_t b = 0, e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return std::string(s.substr(b, e - b));
+}
+
+std::optional<int> parse_integer(std::string_view text) {
+  std::string_view d = text;
+  bool negative = false;
+  if (!d.empty() && d[0] == '-') {
+    negative = true;
+    d.remove_prefix(1);
+  }
+  if (d.empty() || d.size() > 10) return std::nullopt;
+  for (char c : d) {
+    if (!std::isdigit(static_cast<unsigned char>(c))) return std::nullopt;
+  }
+  long long n = std::atoll(std::string(d).c_str());
+  if (negative) n = -n;
+  if (n > INT_MAX || n < INT_MIN) return std::nullopt;
+  return static_cast<int>(n);
+}
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+  const size_t n = a.size(), m = b.size();
+  std::vector<std::vector<size_t>> d(n + 1, std::vector<size_t>(m + 1));
+  for (size_t i = 0; i <= n; ++i) d[i][0] = i;
+  for (size_t j = 0; j <= m; ++j) d[0][j] = j;
+  for (size_t i = 1; i <= n; ++i) {
+    for (size_t j = 1; j <= m; ++j) {
+      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[n][m];
+}
+
+std::string nearest(std::string_view name, const std::vector<std::string>& candidates) {
+  std::string lname = to_lower(name);
+  std::string best;
+  size_t best_d = SIZE_MAX;
+  for (const auto& c : candidates) {
+    size_t d = edit_distance(lname, to_lower(c));
+    if (d < best_d) {
+      best_d = d;
+      best = c;
+    }
+  }
+  size_t limit = std::max<size_t>(2, lname.size() / 3);
+  if (best == name || best_d > limit || best_d >= lname.size()) return "";
+  return best;
+}
+
+namespace {
+
+// Constants php-fpm's ini parser can see at start-up that pool files actually use.
+const std::map<std::string, long long>& constants() {
+  static const std::map<std::string, long long> table = {
+      {"E_ERROR", 1},
+      {"E_WARNING", 2},
+      {"E_PARSE", 4},
+      {"E_NOTICE", 8},
+      {"E_CORE_ERROR", 16},
+      {"E_CORE_WARNING", 32},
+      {"E_COMPILE_ERROR", 64},
+      {"E_COMPILE_WARNING", 128},
+      {"E_USER_ERROR", 256},
+      {"E_USER_WARNING", 512},
+      {"E_USER_NOTICE", 1024},
+      {"E_STRICT", 2048},
+      {"E_RECOVERABLE_ERROR", 4096},
+      {"E_DEPRECATED", 8192},
+      {"E_USER_DEPRECATED", 16384},
+      {"E_ALL", 32767},
+      {"PHP_INT_MAX", LLONG_MAX},
+      {"PHP_INT_MIN", LLONG_MIN},
+      {"PHP_INT_SIZE", 8},
+  };
+  return table;
+}
+
+const std::map<std::string, std::string>& string_constants() {
+  static const std::map<std::string, std::string> table = {
+      {"DIRECTORY_SEPARATOR", "/"}, {"PATH_SEPARATOR", ":"},    {"PHP_EOL", "\n"},
+      {"PHP_OS", "Linux"},          {"PHP_OS_FAMILY", "Linux"},
+  };
+  return table;
+}
+
+enum class Kind { Word, Literal, Space, Op };
+struct Token {
+  Kind kind;
+  std::string text;
+};
+
+bool is_op(char c) {
+  return std::strchr("&|^~!()", c) != nullptr && c != '\0';
+}
+
+std::string env_value(const std::string& name) {
+  const char* v = std::getenv(name.c_str());
+  return v ? v : "";
+}
+
+// ${NAME} at RAW[I] (I points at '$'). Advances I past '}'.
+std::optional<std::string> dollar_curly(std::string_view raw, size_t& i, std::string& error) {
+  size_t close = raw.find('}', i + 2);
+  if (close == std::string_view::npos) {
+    error = "syntax error: unterminated '${'";
+    return std::nullopt;
+  }
+  std::string name(raw.substr(i + 2, close - i - 2));
+  i = close + 1;
+  return env_value(name);
+}
+
+std::optional<std::vector<Token>> tokenize(std::string_view raw, std::string& error) {
+  std::vector<Token> out;
+  size_t i = 0;
+  while (i < raw.size()) {
+    char c = raw[i];
+    if (c == ';') break;  // a comment, outside quotes
+    if (c == ' ' || c == '\t') {
+      size_t j = i;
+      while (j < raw.size() && (raw[j] == ' ' || raw[j] == '\t')) ++j;
+      out.push_back({Kind::Space, std::string(raw.substr(i, j - i))});
+      i = j;
+    } else if (c == '"') {
+      std::string s;
+      size_t j = i + 1;
+      bool closed = false;
+      while (j < raw.size()) {
+        char d = raw[j];
+        if (d == '"') {
+          closed = true;
+          ++j;
+          break;
+        }
+        if (d == '\\' && j + 1 < raw.size()) {
+          char e = raw[j + 1];
+          if (e == '"' || e == '\\' || e == '$') {
+            s += e;
+          } else {
+            s += '\\';
+            s += e;
+          }
+          j += 2;
+        } else if (d == '$' && j + 1 < raw.size() && raw[j + 1] == '{') {
+          auto v = dollar_curly(raw, j, error);
+          if (!v) return std::nullopt;
+          s += *v;
+        } else {
+          s += d;
+          ++j;
+        }
+      }
+      if (!closed) {
+        error = "syntax error: unterminated double-quoted string";
+        return std::nullopt;
+      }
+      out.push_back({Kind::Literal, s});
+      i = j;
+    } else if (c == '\'') {
+      size_t close = raw.find('\'', i + 1);
+      if (close == std::string_view::npos) {
+        error = "syntax error: unterminated single-quoted string";
+        return std::nullopt;
+      }
+      out.push_back({Kind::Literal, std::string(raw.substr(i + 1, close - i - 1))});
+      i = close + 1;
+    } else if (c == '$' && i + 1 < raw.size() && raw[i + 1] == '{') {
+      auto v = dollar_curly(raw, i, error);
+      if (!v) return std::nullopt;
+      out.push_back({Kind::Literal, *v});
+    } else if (is_op(c)) {
+      out.push_back({Kind::Op, std::string(1, c)});
+      ++i;
+    } else {
+      size_t j = i;
+      while (j < raw.size()) {
+        char d = raw[j];
+        if (d == ' ' || d == '\t' || d == ';' || d == '"' || d == '\'' || is_op(d)) break;
+        if (d == '$' && j + 1 < raw.size() && raw[j + 1] == '{') break;
+        ++j;
+      }
+      out.push_back({Kind::Word, std::string(raw.substr(i, j - i))});
+      i = j;
+    }
+  }
+  while (!out.empty() && out.back().kind == Kind::Space) out.pop_back();
+  while (!out.empty() && out.front().kind == Kind::Space) out.erase(out.begin());
+  return out;
+}
+
+bool is_identifier(const std::string& s) {
+  if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
+}
+
+// A word as the parser sees it: a defined constant becomes its value.
+std::string word_value(const std::string& w) {
+  if (!is_identifier(w)) return w;
+  if (auto it = constants().find(w); it != constants().end()) return std::to_string(it->second);
+  if (auto it = string_constants().find(w); it != string_constants().end()) return it->second;
+  return w;
+}
+
+std::optional<std::string> keyword(const std::string& w) {
+  std::string l = to_lower(w);
+  if (l == "true" || l == "on" || l == "yes") return "1";
+  if (l == "false" || l == "off" || l == "no" || l == "none" || l == "null") return "";
+  return std::nullopt;
+}
+
+// Integer expressions: | & ^ share one precedence, left-associative; ~ ! unary; ( ).
+class Expr {
+ public:
+  Expr(const std::vector<Token>& toks) : toks_(toks) {}
+
+  std::optional<long long> parse(std::string& error) {
+    auto v = binary();
+    skip_space();
+    if (!v || pos_ != toks_.size()) {
+      error = "syntax error in expression";
+      return std::nullopt;
+    }
+    return v;
+  }
+
+ private:
+  void skip_space() {
+    while (pos_ < toks_.size() && toks_[pos_].kind == Kind::Space) ++pos_;
+  }
+  bool peek_op(char c) {
+    skip_space();
+    return pos_ < toks_.size() && toks_[pos_].kind == Kind::Op && toks_[pos_].text[0] == c;
+  }
+  std::optional<long long> binary() {
+    auto left = unary();
+    while (left) {
+      char op = 0;
+      for (char c : {'|', '&', '^'}) {
+        if (peek_op(c)) op = c;
+      }
+      if (!op) break;
+      ++pos_;
+      auto right = unary();
+      if (!right) return std::nullopt;
+      int a = static_cast<int>(*left), b = static_cast<int>(*right);
+      left = op == '|' ? (a | b) : op == '&' ? (a & b) : (a ^ b);
+    }
+    return left;
+  }
+  std::optional<long long> unary() {
+    if (peek_op('~')) {
+      ++pos_;
+      auto v = unary();
+      if (!v) return std::nullopt;
+      return ~static_cast<int>(*v);
+    }
+    if (peek_op('!')) {
+      ++pos_;
+      auto v = unary();
+      if (!v) return std::nullopt;
+      return !static_cast<int>(*v);
+    }
+    if (peek_op('(')) {
+      ++pos_;
+      auto v = binary();
+      if (!v || !peek_op(')')) return std::nullopt;
+      ++pos_;
+      return v;
+    }
+    skip_space();
+    // an operand: the run of words, literals and inner spaces up to the next operator
+    std::string text;
+    size_t words = 0, start = pos_;
+    while (pos_ < toks_.size() && toks_[pos_].kind != Kind::Op) {
+      const Token& t = toks_[pos_];
+      text += t.kind == Kind::Word ? word_value(t.text) : t.text;
+      if (t.kind != Kind::Space) ++words;
+      ++pos_;
+    }
+    if (words == 0) return std::nullopt;
+    if (words == 1 && toks_[start].kind == Kind::Word) {
+      if (auto k = keyword(toks_[start].text)) text = *k;
+    }
+    return static_cast<long long>(static_cast<int>(std::atoll(trim(text).c_str())));
+  }
+
+  const std::vector<Token>& toks_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
+std::optional<std::string> parse_ini_value(std::string_view raw, std::string& error) {
+  auto toks = tokenize(raw, error);
+  if (!toks) return std::nullopt;
+  bool has_op =
+      std::any_of(toks->begin(), toks->end(), [](const Token& t) { return t.kind == Kind::Op; });
+  if (has_op) {
+    auto v = Expr(*toks).parse(error);
+    if (!v) return std::nullopt;
+    return std::to_string(*v);
+  }
+  if (toks->size() == 1 && (*toks)[0].kind == Kind::Word) {
+    if (auto k = keyword((*toks)[0].text)) return *k;
+  }
+  std::string out;
+  for (const Token& t : *toks) out += t.kind == Kind::Word ? word_value(t.text) : t.text;
+  return out;
+}
+
+}  // namespace detail
+}  // namespace php_pool::config
