@@ -11,6 +11,7 @@ packages=(
   # tests and demo: real front ends and peers
   nginx-light libfcgi-bin php8.2-fpm curl python3 dbus systemd-container
   apache2 caddy  # other front ends (tests/integration/test_frontends.py)
+  python3-prometheus-client  # OpenMetrics parser for the status page tests
   mandoc  # man page lint (tests/man)
 )
 

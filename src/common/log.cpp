@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <algorithm>
 
 namespace php_pool::log {
 namespace {
@@ -20,6 +21,7 @@ Level g_min = Level::Notice;
 int g_fd = STDERR_FILENO;
 std::string g_path;
 int g_journal = -1;  // -1 unknown, 0 no, 1 yes
+size_t g_limit = 1024;
 
 const char* level_name(Level l) {
   switch (l) {
@@ -98,6 +100,10 @@ void detach_from_stderr() {
   if (fd >= 0) g_fd = fd;
 }
 
+void set_line_limit(int bytes) {
+  if (bytes > 0) g_limit = std::min<size_t>(size_t(bytes), 4000);
+}
+
 void reopen() {
   if (g_path.empty()) return;
   std::string err;
@@ -112,6 +118,7 @@ void write(Level level, const Fields& f, const char* fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  if (strlen(msg) > g_limit) msg[g_limit] = 0;
 
   if (g_path.empty() && stderr_is_journal()) {
     sd_journal_send("MESSAGE=[pool %s] %s", g_pool.c_str(), msg, "PRIORITY=%d",

@@ -20,6 +20,8 @@ bool parse_level(const std::string& text, Level& out);
 // Redirects lines to a file (error_log); "" returns to stderr. Reopened by reopen().
 bool open_file(const std::string& path, std::string& error);
 void reopen();
+// log_limit: the longest message written; longer ones are cut (php-fpm's default 1024).
+void set_line_limit(int bytes);
 // In a worker whose stderr is about to become a pipe or /dev/null: keep writing log lines to
 // where the manager writes them (a duplicate of the current stderr).
 void detach_from_stderr();

@@ -1,6 +1,7 @@
 #include "manager/manager.hpp"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -15,7 +16,9 @@
 #include "dbus/service.hpp"
 #include "sandbox/sandbox.hpp"
 #include "sapi/backtrace.hpp"
+#include "sapi/ini_files.hpp"
 #include "sapi/sapi.hpp"
+#include "systemd/listen_fds.hpp"
 #include "systemd/notify.hpp"
 #include "worker/worker.hpp"
 
@@ -77,6 +80,15 @@ bool Manager::load_config(config::Config& out, config::PoolConfig& pool, std::st
 
 int Manager::run() {
   std::string error;
+  // Re-executed for a fresh engine (see reexec_for_fresh_engine): the previous image's workers
+  // and counters. Taken first, so the variable never reaches a worker.
+  systemd::Handover handover;
+  bool handed_over = systemd::take_handover(handover, error);
+  if (!error.empty()) {
+    log::write(log::Level::Warning, {}, "%s", error.c_str());
+    error.clear();
+  }
+  argv_ = systemd::own_command_line();
   if (!load_config(config_, pool_, error)) {
     log::write(log::Level::Alert, {}, "%s", error.c_str());
     return 78;  // EX_CONFIG
@@ -94,6 +106,10 @@ int Manager::run() {
     log::write(log::Level::Alert, {}, "%s", error.c_str());
     return 78;
   }
+  if (!apply_global_limits(error)) {
+    log::write(log::Level::Alert, {}, "%s", error.c_str());
+    return 78;
+  }
 
   // Signals arrive through sd-event's signalfd: block them before any child exists.
   sigset_t mask;
@@ -102,9 +118,17 @@ int Manager::run() {
   sigprocmask(SIG_BLOCK, &mask, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  if (!open_listeners(pool_, listen_, error)) {
+  // After a re-exec the sockets arrive as from systemd; one that php-pool bound itself from
+  // `listen` is still its own (no "ignored" notice, removed at exit).
+  config::PoolConfig listen_pool = pool_;
+  if (!handover.unlink_path.empty()) listen_pool.listen.clear();
+  if (!open_listeners(listen_pool, listen_, error)) {
     log::write(log::Level::Alert, {}, "%s", error.c_str());
     return 71;
+  }
+  if (!handover.unlink_path.empty()) {
+    listen_.inherited = false;
+    listen_.unix_path = handover.unlink_path;
   }
 
   sapi::EngineOptions eo;
@@ -114,18 +138,36 @@ int Manager::run() {
     log::write(log::Level::Alert, {}, "%s", error.c_str());
     return 70;
   }
+  sapi::IniFiles ini = sapi::loaded_ini_files();
+  engine_files_.record(ini.files, ini.scan_dirs);
 
   board_ = std::make_unique<scoreboard::Scoreboard>(
-      std::max<uint32_t>(kMinSlots, uint32_t(pool_.pm_max_children) * 4));
-  board_->counters().start_time_us = scoreboard::now_realtime_us();
-  board_->counters().start_mono_us = now_monotonic_us();
+      std::max({kMinSlots, uint32_t(pool_.pm_max_children) * 4,
+                uint32_t(handover.workers.size() + pool_.pm_max_children * 2)}));
+  auto& counters = board_->counters();
+  counters.start_time_us = scoreboard::now_realtime_us();
+  counters.start_mono_us = now_monotonic_us();
+  if (handed_over) {
+    // The pool did not restart: its start time and counters go on.
+    auto get = [&](const char* name, uint64_t fallback) {
+      auto it = handover.counters.find(name);
+      return it == handover.counters.end() ? fallback : it->second;
+    };
+    counters.start_time_us = get("start_time", counters.start_time_us);
+    counters.start_mono_us = get("start_mono", counters.start_mono_us);
+    counters.accepted_conn = get("accepted_conn", 0);
+    counters.slow_requests = get("slow_requests", 0);
+    counters.max_children_reached = uint32_t(get("max_children_reached", 0));
+    counters.max_active_processes = uint32_t(get("max_active_processes", 0));
+    counters.max_listen_queue = uint32_t(get("max_listen_queue", 0));
+  }
 
   int r = sd_event_default(&event_);
   if (r < 0) {
     log::write(log::Level::Alert, {}, "sd_event_default: %s", strerror(-r));
     return 70;
   }
-  sd_event_set_watchdog(event_, 1);  // WATCHDOG=1 at half WATCHDOG_USEC, from this loop
+  watchdog_.start(event_);  // WATCHDOG=1 at half WATCHDOG_USEC, from this loop
   for (int s : {SIGTERM, SIGQUIT, SIGINT, SIGHUP, SIGUSR1, SIGUSR2}) {
     sd_event_source* src = nullptr;
     sd_event_add_signal(event_, &src, s, on_signal, this);
@@ -153,9 +195,13 @@ int Manager::run() {
   bus_ = std::make_unique<dbus::Service>(*this);
   bus_->start();
 
-  log::write(log::Level::Notice, {}, "php-pool %s: pool '%s' starting (pm %s, max_children %d)",
-             sapi::kSapiName, identity_.c_str(), config::to_string(pool_.pm),
-             pool_.pm_max_children);
+  if (handed_over) {
+    adopt_workers(handover);
+  } else {
+    log::write(log::Level::Notice, {}, "php-pool %s: pool '%s' starting (pm %s, max_children %d)",
+               sapi::kSapiName, identity_.c_str(), config::to_string(pool_.pm),
+               pool_.pm_max_children);
+  }
   switch (pool_.pm) {
     case config::PmStyle::Static: spawn_to(pool_.pm_max_children); break;
     case config::PmStyle::Dynamic: spawn_to(pool_.pm_start_servers); break;
@@ -167,6 +213,34 @@ int Manager::run() {
   sapi::engine_shutdown();
   if (r < 0) return 70;
   return exit_code_;
+}
+
+// The [global] section's limits apply to the manager (and so to the workers it forks), as in
+// php-fpm; process.max caps the pool's workers.
+bool Manager::apply_global_limits(std::string& error) {
+  const config::GlobalConfig& g = config_.global;
+  auto set = [&](int resource, int value, const char* name) {
+    rlim_t v = value < 0 ? RLIM_INFINITY : rlim_t(value);
+    rlimit r{v, v};
+    if (setrlimit(resource, &r) < 0) {
+      error = std::string("cannot set ") + name + ": " + strerror(errno);
+      return false;
+    }
+    return true;
+  };
+  if (g.rlimit_files && !set(RLIMIT_NOFILE, g.rlimit_files, "rlimit_files")) return false;
+  if (g.rlimit_core && !set(RLIMIT_CORE, g.rlimit_core, "rlimit_core")) return false;
+  if (g.process_priority && setpriority(PRIO_PROCESS, 0, *g.process_priority) < 0) {
+    error = std::string("cannot set process.priority: ") + strerror(errno);
+    return false;
+  }
+  if (g.process_max > 0 && pool_.pm_max_children > g.process_max) {
+    log::write(log::Level::Warning, {}, "pm.max_children %d is above process.max %d: using %d",
+               pool_.pm_max_children, g.process_max, g.process_max);
+    pool_.pm_max_children = g.process_max;
+  }
+  log::set_line_limit(g.log_limit);
+  return true;
 }
 
 // --- children --------------------------------------------------------------------------
@@ -229,7 +303,47 @@ unsigned Manager::idle_count(bool count_starting) const {
 
 void Manager::retire(Child& c) {
   c.retiring = true;
+  c.retired_us = now_monotonic_us();
+  // A reload never waits for ever on a busy old worker (DESIGN.md "Signals").
+  c.kill_after_us = c.retired_us + drain_bound_us();
   kill(c.pid, SIGQUIT);
+}
+
+// php-fpm's process_control_timeout = 0 would kill busy workers at once; here it means
+// request_terminate_timeout if set, else 30 s.
+uint64_t Manager::drain_bound_us() const {
+  uint64_t bound = uint64_t(config_.global.process_control_timeout.count());
+  if (!bound) bound = uint64_t(pool_.request_terminate_timeout.count());
+  if (!bound) bound = 30;
+  return bound * kSecond;
+}
+
+// Retired workers that are still there, checked ten times a second:
+// - one idle in accept() missed its SIGQUIT (it came between its stop check and accept()), so
+//   it would take one more request with the old configuration: it is signalled again;
+// - one handed over by a previous image is signalled again once, a second later (the same
+//   race; its stage is not visible);
+// - one still busy when the drain bound passes is killed.
+void Manager::check_retiring() {
+  uint64_t now = now_monotonic_us();
+  for (auto& [pid, c] : children_) {
+    if (!c.retiring || !c.retired_us) continue;
+    if (c.kill_after_us && now >= c.kill_after_us) {
+      log::write(log::Level::Warning, {},
+                 "child %d still busy %.0f seconds after it was asked to leave; killing it", pid,
+                 double(c.kill_after_us - c.retired_us) / kSecond);
+      kill(pid, SIGKILL);
+      c.kill_after_us = 0;
+      continue;
+    }
+    if (now - c.retired_us < 100000) continue;
+    if (c.adopted) {
+      if (now - c.retired_us >= kSecond && c.retired_us + kSecond + 100000 > now)
+        kill(pid, SIGQUIT);
+    } else if (board_->slot(c.slot).stage.load() == Stage::Idle) {
+      kill(pid, SIGQUIT);
+    }
+  }
 }
 
 int Manager::on_child(sd_event_source*, const siginfo_t* si, void* userdata) {
@@ -243,7 +357,7 @@ void Manager::on_child_exit(pid_t pid, const siginfo_t* si) {
   Child c = it->second;
   children_.erase(it);
   sd_event_source_unref(c.source);
-  c.output->close_all();
+  if (c.output) c.output->close_all();
   scoreboard::SlotView v = board_->view(c.slot);
   board_->release(c.slot);
 
@@ -424,6 +538,7 @@ void Manager::ondemand_spawn() {
 
 int Manager::on_timeouts(sd_event_source* s, uint64_t usec, void* userdata) {
   static_cast<Manager*>(userdata)->check_timeouts();
+  static_cast<Manager*>(userdata)->check_retiring();
   sd_event_source_set_time(s, usec + 100000);
   sd_event_source_set_enabled(s, SD_EVENT_ON);
   return 0;
@@ -501,9 +616,26 @@ void Manager::check_ready() {
     if (c.generation == generation_ && board_->slot(c.slot).stage.load() == Stage::Idle)
       ready = true;
   if (ready) {
-    if (state_ != State::Stopping) state_ = State::Running;
     for (auto& [pid, c] : children_)
       if (c.generation != generation_ && !c.retiring) retire(c);
+    // READY=1 and Reload() promise the new configuration: wait (briefly) until no old worker
+    // waits in accept() any more, or one could still take the next request. A busy old worker
+    // finishes its request in the background; one handed over by a previous image shows no
+    // stage, so it gets a short grace instead.
+    uint64_t now = now_monotonic_us();
+    for (auto& [pid, c] : children_) {
+      if (c.generation == generation_ || !c.retiring || !c.retired_us) continue;
+      bool idle = c.adopted || board_->slot(c.slot).stage.load() == Stage::Idle ||
+                  board_->slot(c.slot).stage.load() == Stage::Starting;
+      uint64_t grace = c.adopted ? 500000 : 2 * kSecond;
+      if (idle && now - c.retired_us < grace) {
+        ready = false;
+        break;
+      }
+    }
+  }
+  if (ready) {
+    if (state_ != State::Stopping) state_ = State::Running;
     systemd::notify_ready();
     send_status();
     auto waiters = std::move(reload_waiters_);
@@ -618,12 +750,7 @@ void Manager::begin_stop(bool graceful) {
     sd_event_exit(event_, exit_code_);
     return;
   }
-  // php-fpm's process_control_timeout = 0 would kill busy workers at once; here it means
-  // request_terminate_timeout if set, else 30 s.
-  uint64_t bound = uint64_t(config_.global.process_control_timeout.count());
-  if (!bound) bound = uint64_t(pool_.request_terminate_timeout.count());
-  if (!bound) bound = 30;
-  stop_deadline_us_ = now_monotonic_us() + bound * kSecond;
+  stop_deadline_us_ = now_monotonic_us() + drain_bound_us();
   if (!stop_timer_)
     sd_event_add_time_relative(event_, &stop_timer_, CLOCK_MONOTONIC, 200000, 10000,
                                on_stop_tick, this);
@@ -665,6 +792,17 @@ void Manager::reload(std::function<void(const std::string& error)> done) {
     if (done) done(error);
     return;
   }
+  // A change the running engine cannot take (php.ini, extensions, libphp; a scoreboard too
+  // small for the new pm.max_children) needs a fresh engine: re-execute.
+  std::string why = engine_files_.changed();
+  if (why.empty() && board_->size() < children_.size() + size_t(pool.pm_max_children) * 2)
+    why = "pm.max_children " + std::to_string(pool.pm_max_children) + " needs a larger scoreboard";
+  if (!why.empty()) {
+    config_ = std::move(cfg);
+    pool_ = std::move(pool);
+    reexec_for_fresh_engine(why, std::move(done));
+    return;
+  }
   config_ = std::move(cfg);
   pool_ = std::move(pool);
   generation_++;
@@ -679,6 +817,98 @@ void Manager::reload(std::function<void(const std::string& error)> done) {
   log::write(log::Level::Notice, {}, "reloaded: pm %s, max_children %d", config::to_string(pool_.pm),
              pool_.pm_max_children);
   check_ready();
+}
+
+// --- re-exec for a fresh engine ---------------------------------------------------------
+//
+// New workers are forks of the manager's engine, so a reload that must change the engine
+// itself (php.ini or a scanned *.ini, an extension added or removed, libphp or an extension's
+// .so upgraded: EngineFiles) re-executes the manager:
+// - same pid, so systemd's MAINPID, NotifyAccess=main and the watchdog stay valid;
+// - same binary (/proc/self/exe) and arguments;
+// - the listening sockets passed on as systemd passes them (fds from 3, LISTEN_FDS, LISTEN_PID,
+//   LISTEN_FDNAMES, not close-on-exec): the socket never closes, nothing is refused;
+// - the old workers handed over (PHP_POOL_HANDOVER), not drained first: they stay our
+//   children across exec(), keep accepting while the new image starts its engine and forks,
+//   and are retired by check_ready() once a new worker is idle, as in any reload; the new
+//   image reaps them and applies the drain bound. So no connection waits for an old request
+//   to finish, only (if at all) for the new engine to start.
+// What does not cross exec(): the old workers' output pipes (catch_workers_output: what they
+// print after it is lost), their scoreboard slots (the status shows them as Ending, without
+// their request), and a D-Bus Reload() call: it is answered just before exec(), since the new
+// image has a new bus connection; READY=1 comes from the new image once it serves.
+void Manager::reexec_for_fresh_engine(const std::string& why,
+                                      std::function<void(const std::string&)> done) {
+  log::write(log::Level::Notice, {},
+             "%s: re-executing for a fresh PHP engine; the %zu running worker(s) serve until "
+             "new ones are ready",
+             why.c_str(), children_.size());
+  systemd::Handover h;
+  h.generation = generation_;
+  for (auto& [pid, c] : children_) h.workers.push_back(pid);
+  if (!listen_.inherited) h.unlink_path = listen_.unix_path;
+  auto& k = board_->counters();
+  h.counters = {{"start_time", k.start_time_us.load()},
+                {"start_mono", k.start_mono_us.load()},
+                {"accepted_conn", k.accepted_conn.load()},
+                {"slow_requests", k.slow_requests.load()},
+                {"max_children_reached", k.max_children_reached.load()},
+                {"max_active_processes", k.max_active_processes.load()},
+                {"max_listen_queue", k.max_listen_queue.load()}};
+  std::vector<systemd::PassedFd> fds;
+  for (auto& l : listen_.listeners) {
+    std::string name = listen_.inherited ? systemd::inherited_name(l.fd) : "";
+    if (l.status_only) name = "status";
+    fds.push_back({l.fd, name});
+  }
+  // Answer every waiting Reload() and leave the bus cleanly (the reply is flushed).
+  auto waiters = std::move(reload_waiters_);
+  reload_waiters_.clear();
+  if (done) waiters.push_back(std::move(done));
+  for (auto& w : waiters)
+    if (w) w("");
+  bus_.reset();
+  std::string error = systemd::reexec(argv_, fds, h);
+  // Not reached unless exec() failed; the sockets may have moved, so this image cannot go on.
+  log::write(log::Level::Alert, {}, "cannot re-execute: %s; exiting (the workers finish first)",
+             error.c_str());
+  exit_code_ = 70;
+  begin_stop(true);
+}
+
+// In the new image: the previous image's workers are our children; watch them, give them a
+// scoreboard slot (stage Ending, so they count as neither idle nor active), and let
+// check_ready() retire them once a worker of this engine is idle.
+void Manager::adopt_workers(const systemd::Handover& handover) {
+  generation_ = handover.generation + 1;
+  state_ = State::Reloading;
+  uint64_t now = now_monotonic_us();
+  for (pid_t pid : handover.workers) {
+    sd_event_source* src = nullptr;
+    int r = sd_event_add_child(event_, &src, pid, WEXITED, on_child, this);
+    if (r < 0) {
+      // Not our child (any more): nothing to reap or to wait for.
+      log::write(log::Level::Warning, {}, "cannot watch worker %d of the previous engine: %s",
+                 pid, strerror(-r));
+      continue;
+    }
+    int slot = board_->claim(pid, handover.generation);  // sized for them in run()
+    if (slot < 0) {
+      log::write(log::Level::Error, {}, "no scoreboard slot for worker %d of the previous engine",
+                 pid);
+      continue;  // still reaped (its child source stays), not tracked
+    }
+    board_->slot(slot).pid.store(pid);
+    board_->slot(slot).stage.store(Stage::Ending);
+    Child c{pid, slot, handover.generation, src, now, false, nullptr};
+    c.adopted = true;
+    children_[pid] = c;
+  }
+  log::write(log::Level::Notice, {},
+             "php-pool %s: pool '%s' re-executed with a fresh PHP engine (pm %s, max_children "
+             "%d); %zu worker(s) of the previous engine leave once new ones are ready",
+             sapi::kSapiName, identity_.c_str(), config::to_string(pool_.pm),
+             pool_.pm_max_children, children_.size());
 }
 
 }  // namespace php_pool::manager

@@ -13,9 +13,12 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "manager/engine_files.hpp"
 #include "manager/listen.hpp"
 #include "manager/worker_output.hpp"
 #include "scoreboard/scoreboard.hpp"
+#include "systemd/reexec.hpp"
+#include "systemd/watchdog.hpp"
 
 namespace php_pool::dbus {
 class Service;
@@ -76,9 +79,13 @@ class Manager {
     uint64_t started_us;  // monotonic
     bool retiring;        // asked to leave (reload, stop, idle reaping)
     std::shared_ptr<WorkerOutput> output;
+    uint64_t retired_us = 0;     // monotonic: when retire() asked it to leave
+    uint64_t kill_after_us = 0;  // monotonic: SIGKILL if still there (the drain bound)
+    bool adopted = false;        // forked by the image before a re-exec (no scoreboard view)
   };
 
   bool load_config(config::Config& out, config::PoolConfig& pool, std::string& error);
+  bool apply_global_limits(std::string& error);
   bool spawn();
   void spawn_to(int count);
   void on_child_exit(pid_t pid, const siginfo_t* si);
@@ -89,6 +96,11 @@ class Manager {
   void check_ready();
   void begin_stop(bool graceful);
   void retire(Child& c);
+  uint64_t drain_bound_us() const;
+  void check_retiring();
+  void reexec_for_fresh_engine(const std::string& why,
+                               std::function<void(const std::string&)> done);
+  void adopt_workers(const systemd::Handover& handover);
   void send_status();
   unsigned idle_count(bool count_starting) const;
   unsigned live_children(uint32_t generation) const;
@@ -122,6 +134,9 @@ class Manager {
   uint64_t last_status_us_ = 0;
   int exit_code_ = 0;
   std::unique_ptr<dbus::Service> bus_;  // the D-Bus object (src/dbus); never needed to serve
+  systemd::Watchdog watchdog_;
+  EngineFiles engine_files_;         // what a reload compares to decide on a fresh engine
+  std::vector<std::string> argv_;    // for the re-exec
 };
 
 }  // namespace php_pool::manager

@@ -126,8 +126,8 @@ bool expand(const std::string& fmt, const AccessEntry* e, std::string& out, std:
       case 'd':  // duration
         if (modifier.empty() || is(modifier, "seconds")) {
           if (!test) piece = str_printf("%.3f", double(e->duration_us) / 1000000.0);
-        } else if (is(modifier, "milliseconds") || is(modifier, "milli") ||
-                   is(modifier, "mili") || is(modifier, "miliseconds")) {
+        } else if (is(modifier, "milliseconds") || is(modifier, "milli") || is(modifier, "mili") ||
+                   is(modifier, "miliseconds")) {
           if (!test) piece = str_printf("%.3f", double(e->duration_us) / 1000.0);
         } else if (is(modifier, "microseconds") || is(modifier, "micro")) {
           if (!test) piece = std::to_string(e->duration_us);
@@ -324,7 +324,9 @@ std::string basic_auth_user(const std::string& authorization) {
   return decoded.substr(0, colon);
 }
 
-AccessLog::~AccessLog() { close(); }
+AccessLog::~AccessLog() {
+  close();
+}
 
 bool AccessLog::open(const std::string& path, std::string& error) {
   int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);

@@ -45,11 +45,11 @@ struct AccessEntry {
   uint64_t duration_us = 0;                 // %d
   uint64_t cpu_user_us = 0;                 // %C (user and system time, children included)
   uint64_t cpu_system_us = 0;
-  uint64_t memory = 0;         // %M: bytes
-  int64_t accepted_epoch = 0;  // %t
-  int64_t now_epoch = 0;       // %T
-  pid_t pid = 0;               // %p
-  pid_t ppid = 0;              // %P
+  uint64_t memory = 0;                                         // %M: bytes
+  int64_t accepted_epoch = 0;                                  // %t
+  int64_t now_epoch = 0;                                       // %T
+  pid_t pid = 0;                                               // %p
+  pid_t ppid = 0;                                              // %P
   const std::vector<std::string>* response_headers = nullptr;  // %o: "Name: value" lines
 };
 

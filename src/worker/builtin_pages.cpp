@@ -93,7 +93,9 @@ BuiltinPages::BuiltinPages(const config::PoolConfig& pool, scoreboard::Scoreboar
   sapi::set_status_provider([this] { return snapshot(); });
 }
 
-BuiltinPages::~BuiltinPages() { sapi::set_status_provider(nullptr); }
+BuiltinPages::~BuiltinPages() {
+  sapi::set_status_provider(nullptr);
+}
 
 scoreboard::Slot* BuiltinPages::my_slot() {
   // The manager records the worker's pid in its slot around fork(); found on first use.
@@ -144,27 +146,31 @@ bool BuiltinPages::handle(const fastcgi::Params& params, Connection& conn, int& 
   const std::string* script_name = find(params, "SCRIPT_NAME");
   const std::string* method = find(params, "REQUEST_METHOD");
   bool head = method && *method == "HEAD";
-  if (script_name && !pool_.ping_path.empty() && *script_name == pool_.ping_path) {
-    answered_here_ = answer_ping(params, conn, head);
+  bool ping = script_name && !pool_.ping_path.empty() && *script_name == pool_.ping_path;
+  bool status_page =
+      !ping && script_name && !pool_.pm_status_path.empty() && *script_name == pool_.pm_status_path;
+  if (!ping && !status_page && !status_only_) return false;
+  answered_here_ = true;
+  forget_script();
+  if (ping) {
+    answer_ping(params, conn, head);
     status = 200;
-  } else if (script_name && !pool_.pm_status_path.empty() && *script_name == pool_.pm_status_path) {
-    answered_here_ = answer_status(params, conn, head);
+  } else if (status_page) {
+    answer_status(params, conn, head);
     status = 200;
-  } else if (status_only_) {
+  } else {
     // pm.status_listen serves the status and ping pages only. (php-fpm runs a separate pool
     // there that would run any script; php-pool answers as for a script that does not exist.)
     page_headers_ = {"Content-type: text/html; charset=UTF-8"};
     std::string r = "Status: 404 Not Found\r\n" + page_headers_[0] + "\r\n\r\n";
     if (!head) r += "File not found.\n";
     conn.respond(r);
-    answered_here_ = true;
     status = 404;
   }
-  if (answered_here_) forget_script();
-  return answered_here_;
+  return true;
 }
 
-bool BuiltinPages::answer_ping(const fastcgi::Params&, Connection& conn, bool head) {
+void BuiltinPages::answer_ping(const fastcgi::Params&, Connection& conn, bool head) {
   // php-fpm's ping answer: text/plain, never cached, the response without a newline.
   page_headers_ = {"Content-type: text/plain;charset=UTF-8", kExpires, kCacheControl};
   std::string r;
@@ -172,21 +178,19 @@ bool BuiltinPages::answer_ping(const fastcgi::Params&, Connection& conn, bool he
   r += "\r\n";
   if (!head) r += pool_.ping_response;
   conn.respond(r);
-  return true;
 }
 
-bool BuiltinPages::answer_status(const fastcgi::Params& params, Connection& conn, bool head) {
+void BuiltinPages::answer_status(const fastcgi::Params& params, Connection& conn, bool head) {
   status::Query q = status::parse_status_query(param(params, "QUERY_STRING"));
   // HEAD: php-fpm stops before choosing the format; PHP adds its default content type.
-  page_headers_ = {kExpires, kCacheControl,
-                   head ? "Content-type: text/html; charset=UTF-8"
-                        : status::content_type_header(q.format)};
+  page_headers_ = {
+      kExpires, kCacheControl,
+      head ? "Content-type: text/html; charset=UTF-8" : status::content_type_header(q.format)};
   std::string r;
   for (auto& h : page_headers_) r += h + "\r\n";
   r += "\r\n";
   if (!head) r += status::render(snapshot(), q.format, q.full);
   conn.respond(r);
-  return true;
 }
 
 void BuiltinPages::log_access(const fastcgi::Params& params, int status, uint64_t duration_us,

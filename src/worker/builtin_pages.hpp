@@ -36,8 +36,7 @@ class BuiltinPages {
   // socket) and has been answered. Called at the start of every request.
   bool handle(const fastcgi::Params& params, Connection& conn, int& status);
   // Called after every request, answered here or by PHP.
-  void log_access(const fastcgi::Params& params, int status, uint64_t duration_us,
-                  uint64_t memory);
+  void log_access(const fastcgi::Params& params, int status, uint64_t duration_us, uint64_t memory);
 
   // The pool's status now (the status page's and fpm_get_status()'s data).
   status::Snapshot snapshot();
@@ -45,8 +44,8 @@ class BuiltinPages {
   void reopen_logs();
 
  private:
-  bool answer_ping(const fastcgi::Params& params, Connection& conn, bool head);
-  bool answer_status(const fastcgi::Params& params, Connection& conn, bool head);
+  void answer_ping(const fastcgi::Params& params, Connection& conn, bool head);
+  void answer_status(const fastcgi::Params& params, Connection& conn, bool head);
   void forget_script();  // php-fpm shows no script for its own pages
   scoreboard::Slot* my_slot();
 
