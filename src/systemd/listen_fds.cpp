@@ -4,8 +4,12 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <map>
 
 namespace php_pool::systemd {
+namespace {
+std::map<int, std::string> g_names;  // fd -> FileDescriptorName=
+}
 
 bool inherited_sockets(std::vector<InheritedSocket>& out, std::string& error) {
   char** names = nullptr;
@@ -22,11 +26,17 @@ bool inherited_sockets(std::vector<InheritedSocket>& out, std::string& error) {
               "') is not a listening stream socket";
     } else {
       out.push_back({fd, name});
+      g_names[fd] = name;
     }
     if (names) free(names[i]);
   }
   free(names);
   return error.empty();
+}
+
+std::string inherited_name(int fd) {
+  auto it = g_names.find(fd);
+  return it == g_names.end() ? "" : it->second;
 }
 
 }  // namespace php_pool::systemd
