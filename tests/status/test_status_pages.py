@@ -51,17 +51,18 @@ SCRIPTS = {
 }
 
 
-def pool_text(tmp, extra=''):
-    return ('pm = static\n'
+def pool_text(tmp, access_log=True):
+    text = ('pm = static\n'
             'pm.max_children = 3\n'
             'pm.status_path = /status\n'
             'ping.path = /ping\n'
             'ping.response = pong\n'
-            'pm.status_listen = %s/status.sock\n'
-            'access.log = %s/access.log\n'
-            'access.format = "%s"\n'
-            'access.suppress_path[] = /quiet.php\n%s'
-            % (tmp, tmp, ACCESS_FORMAT, extra))
+            'pm.status_listen = %s/status.sock\n' % tmp)
+    if access_log:
+        text += ('access.log = %s/access.log\n'
+                 'access.format = "%s"\n'
+                 'access.suppress_path[] = /quiet.php\n' % (tmp, ACCESS_FORMAT))
+    return text
 
 
 def write_scripts(docroot):
@@ -431,7 +432,9 @@ class CompareWithPhpFpmTest(unittest.TestCase):
         tmp = h.make_tmp('php-pool-status-cmp-')
         try:
             write_scripts(tmp)
-            b = backend_cls(tmp, pool_text(tmp))
+            # php-fpm 8.2 (8.2.36 checked) sometimes dies of SIGSEGV in fpm_get_status() when
+            # access.log is set: compare without an access log.
+            b = backend_cls(tmp, pool_text(tmp, access_log=False))
             try:
                 out = {}
                 for q in ('json', 'json&full', 'xml&full', 'full', 'html&full',
@@ -441,7 +444,13 @@ class CompareWithPhpFpmTest(unittest.TestCase):
                     code, headers, body = h.parse_cgi_response(raw)
                     self.assertEqual(code, 200)
                     out[q] = (dict(headers), body.decode())
-                raw, _e, _ = h.fcgi_request(b.socket_path, h.php_params('gs.php', tmp))
+                for attempt in range(5):
+                    try:
+                        raw, _e, _ = h.fcgi_request(b.socket_path, h.php_params('gs.php', tmp))
+                        break
+                    except ConnectionError:
+                        if backend_cls is not h.PhpFpm or attempt == 4:
+                            raise
                 out['gs'] = ({}, h.parse_cgi_response(raw)[2].decode())
                 raw, _e, _ = h.fcgi_request(b.socket_path, h.php_params('ping', tmp))
                 out['ping'] = (dict(h.parse_cgi_response(raw)[1]), h.parse_cgi_response(raw)[2])
@@ -461,16 +470,18 @@ class CompareWithPhpFpmTest(unittest.TestCase):
         self.assertEqual(list(json.loads(pool['json'][1])), list(json.loads(fpm['json'][1])))
         jp, jf = json.loads(pool['json&full'][1]), json.loads(fpm['json&full'][1])
         self.assertEqual(list(jp), list(jf))
-        self.assertEqual([list(p) for p in jp['processes']], [list(p) for p in jf['processes']])
+        keys = lambda rows: sorted({tuple(r) for r in rows})  # rows: how many depends on timing
+        self.assertEqual(keys(jp['processes']), keys(jf['processes']))
+        self.assertEqual(keys(jp['processes']), [tuple(PROC_KEYS)])
         # xml
         xp, xf = ET.fromstring(pool['xml&full'][1]), ET.fromstring(fpm['xml&full'][1])
         self.assertEqual([c.tag for c in xp], [c.tag for c in xf])
-        self.assertEqual([[c.tag for c in p] for p in xp.find('processes')],
-                         [[c.tag for c in p] for p in xf.find('processes')])
+        self.assertEqual(keys([c.tag for c in p] for p in xp.find('processes')),
+                         keys([c.tag for c in p] for p in xf.find('processes')))
         # plain
         pp, pf = parse_plain(pool['full'][1]), parse_plain(fpm['full'][1])
         self.assertEqual(list(pp[0]), list(pf[0]))
-        self.assertEqual([list(p) for p in pp[1]], [list(p) for p in pf[1]])
+        self.assertEqual(keys(pp[1]), keys(pf[1]))
         # html
         hp, hf = HtmlTables(), HtmlTables()
         hp.feed(pool['html&full'][1])
@@ -483,7 +494,8 @@ class CompareWithPhpFpmTest(unittest.TestCase):
         # fpm_get_status()
         gp, gf = json.loads(pool['gs'][1]), json.loads(fpm['gs'][1])
         self.assertEqual(list(gp), list(gf))
-        self.assertEqual([list(p) for p in gp['procs']], [list(p) for p in gf['procs']])
+        self.assertEqual(keys(gp['procs']), keys(gf['procs']))
+        self.assertEqual(keys(gp['procs']), [tuple(GET_STATUS_PROC_KEYS)])
         # ping: byte for byte
         self.assertEqual(pool['ping'], fpm['ping'])
 
