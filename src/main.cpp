@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cli.hpp"
+#include "dbus/client.hpp"
 #include "manager/manager.hpp"
 
 using namespace php_pool;
@@ -19,10 +20,8 @@ int main(int argc, char** argv) {
     case cli::Command::Help: fputs(cli::help_text().c_str(), stdout); return 0;
     case cli::Command::Version: printf("%s\n", cli::version_text().c_str()); return 0;
     case cli::Command::Test: return cli::run_config_test(o);
-    case cli::Command::Reload:
-    case cli::Command::Status:
-      fprintf(stderr, "php-pool: --reload and --status need the D-Bus client (not built yet)\n");
-      return 69;
+    case cli::Command::Reload: return dbus::client_reload(o.target);
+    case cli::Command::Status: return dbus::client_status(o.target, o.status_format);
     case cli::Command::Run: break;
   }
   manager::Options mo;
