@@ -74,15 +74,23 @@ size_t pair_size(std::string_view s) {
   return pos + name_len + value_len;
 }
 
-// Appends the complete pair that s starts with (pair_size(s) bytes) to out.
-void take_pair(std::string_view s, Params& out) {
+// Stores the complete pair that s starts with (pair_size(s) bytes) in slot `used` of out,
+// reusing the strings a previous request left there (no allocation when they are big enough).
+void take_pair(std::string_view s, Params& out, size_t& used) {
   size_t pos = 0;
   size_t name_len = 0;
   size_t value_len = 0;
   read_length(s, pos, name_len);
   read_length(s, pos, value_len);
-  out.emplace_back(std::string(s.substr(pos, name_len)),
-                   std::string(s.substr(pos + name_len, value_len)));
+  const std::string_view name = s.substr(pos, name_len);
+  const std::string_view value = s.substr(pos + name_len, value_len);
+  if (used < out.size()) {
+    out[used].first.assign(name);
+    out[used].second.assign(value);
+  } else {
+    out.emplace_back(std::string(name), std::string(value));
+  }
+  ++used;
 }
 
 void append_length(std::string& out, size_t length) {
@@ -330,7 +338,8 @@ bool ServerDecoder::finish_record(std::vector<Event>& events, std::string& repli
       }
       req_state_ = ReqState::Stdin;
       events.push_back(make_event(Event::Kind::Params, id));
-      events.back().params = std::move(params_);
+      params_.resize(params_used_);  // slots left over from a longer earlier request
+      events.back().params.swap(params_);
       reset_params();
       return true;
     case Action::Stdin:
@@ -366,7 +375,7 @@ bool ServerDecoder::finish_begin(std::vector<Event>& events, std::string& replie
   }
   current_id_ = id;
   req_state_ = ReqState::Params;
-  reset_params();
+  begin_params();
   events.push_back(make_event(Event::Kind::Begin, id));
   events.back().keep_conn = keep_conn;
   return true;
@@ -403,7 +412,7 @@ void ServerDecoder::consume_params(std::string_view chunk) {
     if (params_carry_.empty()) {
       size_t size;
       while ((size = pair_size(chunk)) != 0 && size <= chunk.size()) {
-        take_pair(chunk, params_);
+        take_pair(chunk, params_, params_used_);
         chunk.remove_prefix(size);
       }
       if (!chunk.empty()) {
@@ -434,13 +443,54 @@ void ServerDecoder::consume_params(std::string_view chunk) {
     params_carry_.append(chunk.substr(0, take));
     chunk.remove_prefix(take);
     if (params_carry_.size() < size) return;
-    take_pair(params_carry_, params_);
+    take_pair(params_carry_, params_, params_used_);
     release_if_large(params_carry_);
   }
 }
 
+void ServerDecoder::set_first_param(std::string name, std::string value) {
+  first_param_.emplace(std::move(name), std::move(value));
+}
+
 void ServerDecoder::reset_params() {
-  params_ = Params();
+  params_used_ = 0;  // the strings stay, to be overwritten by the next request's pairs
+  release_if_large(params_carry_);
+  params_bytes_ = 0;
+}
+
+void ServerDecoder::begin_params() {
+  reset_params();
+  if (first_param_) {
+    if (params_.empty()) params_.emplace_back();
+    params_[0].first.assign(first_param_->first);
+    params_[0].second.assign(first_param_->second);
+    params_used_ = 1;
+  }
+}
+
+void ServerDecoder::recycle_params(Params&& used) {
+  // Only between two PARAMS streams, and only when it is worth more than what is there.
+  if (params_used_ != 0 || used.capacity() <= params_.capacity()) return;
+  for (auto& [name, value] : used) {
+    release_if_large(name);
+    release_if_large(value);
+  }
+  params_ = std::move(used);
+}
+
+void ServerDecoder::reset() {
+  error_.clear();
+  current_id_ = 0;
+  stage_ = Stage::Header;
+  action_ = Action::Ignore;
+  req_state_ = ReqState::Params;
+  header_have_ = 0;
+  record_ = Header();
+  content_left_ = 0;
+  padding_left_ = 0;
+  release_if_large(content_buf_);
+  release_if_large(stdin_buf_);
+  reset_params();
   release_if_large(params_carry_);
   params_bytes_ = 0;
 }

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -107,6 +108,16 @@ class ServerDecoder {
   // Id of the request in progress, 0 if none.
   uint16_t current_request() const { return current_id_; }
 
+  // Gives back the Params of an earlier event once the caller is done with them: the next
+  // request's pairs are decoded into these strings, so a worker that serves request after
+  // request stops allocating for its CGI variables. Optional.
+  void recycle_params(Params&& used);
+  // Back to the state of a new decoder (for the next connection), keeping the buffers.
+  void reset();
+  // A pair every Params event starts with, before the peer's (php-fpm's FCGI_ROLE). None by
+  // default.
+  void set_first_param(std::string name, std::string value);
+
  private:
   // Where the decoder is inside the record stream.
   enum class Stage : uint8_t { Header, Content, Padding };
@@ -131,6 +142,7 @@ class ServerDecoder {
   bool finish_get_values(std::string& replies);
   void consume_params(std::string_view chunk);
   void reset_params();
+  void begin_params();  // a request began: its PARAMS start (with first_param_)
 
   Limits limits_;
   unsigned max_conns_;
@@ -148,9 +160,13 @@ class ServerDecoder {
   size_t padding_left_ = 0;  // padding bytes of record_ still to come
   std::string content_buf_;  // Action::GetValues, Action::Begin
   std::string stdin_buf_;    // Action::Stdin: becomes the event's data
-  // The PARAMS stream of the current request so far: complete pairs, the bytes of a pair still
-  // incomplete at the end of what was fed, and the stream's size (for limits_).
+  // The PARAMS stream of the current request so far: complete pairs (the first params_used_
+  // slots of params_; the slots after them keep an earlier request's strings for reuse), the
+  // bytes of a pair still incomplete at the end of what was fed, and the stream's size (for
+  // limits_).
   Params params_;
+  size_t params_used_ = 0;
+  std::optional<Param> first_param_;
   std::string params_carry_;
   size_t params_bytes_ = 0;
 };

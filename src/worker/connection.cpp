@@ -18,10 +18,39 @@ constexpr size_t kFlushThreshold = 65536;  // STDOUT bytes buffered before a wri
 }  // namespace
 
 Connection::Connection(int fd, fastcgi::Limits limits, unsigned max_conns)
-    : fd_(fd), decoder_(limits, max_conns, max_conns) {}
+    : fd_(fd), decoder_(limits, max_conns, max_conns) {
+  // php-fpm puts the role first in the CGI environment ($_SERVER['FCGI_ROLE']).
+  decoder_.set_first_param("FCGI_ROLE", "RESPONDER");
+}
 
 Connection::~Connection() {
   if (fd_ >= 0) ::close(fd_);
+}
+
+namespace {
+// Buffers kept from one connection to the next, unless a request made them this large.
+constexpr size_t kKeepCapacity = 256 * 1024;
+void clear_keeping(std::string& s) {
+  if (s.capacity() > kKeepCapacity)
+    std::string().swap(s);
+  else
+    s.clear();
+}
+}  // namespace
+
+void Connection::open(int fd) {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+  decoder_.reset();
+  events_.clear();
+  next_event_ = 0;
+  clear_keeping(replies_);
+  clear_keeping(out_);
+  clear_keeping(stdout_buf_);
+  clear_keeping(body_);
+  body_off_ = 0;
+  id_ = 0;
+  keep_conn_ = stdin_ended_ = finished_ = broken_ = aborted_ = false;
 }
 
 bool Connection::fill(int timeout_ms) {
@@ -76,11 +105,10 @@ bool Connection::read_request(fastcgi::Params& params, int read_timeout_ms) {
         id_ = e.request_id;
         keep_conn_ = e.keep_conn;
       } else if (e.kind == Kind::Params && id_) {
-        // php-fpm puts the role first in the CGI environment ($_SERVER['FCGI_ROLE']).
-        params.clear();
-        params.reserve(e.params.size() + 1);
-        params.emplace_back("FCGI_ROLE", "RESPONDER");
-        for (auto& p : e.params) params.push_back(std::move(p));
+        // The previous request's params go back to the decoder, whose next pairs are written
+        // into their strings: no allocation per request once the sizes have settled.
+        params.swap(e.params);
+        decoder_.recycle_params(std::move(e.params));
         return true;
       } else if (e.kind == Kind::Abort && id_) {
         // Aborted before it started: end it and wait for the next one.

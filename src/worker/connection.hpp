@@ -14,7 +14,12 @@ namespace php_pool::worker {
 class Connection : public sapi::RequestIo {
  public:
   Connection(int fd, fastcgi::Limits limits, unsigned max_conns);
+  // No connection yet: open() one. The worker keeps one Connection for all the connections it
+  // accepts, so its buffers are allocated once, not once per request.
+  Connection(fastcgi::Limits limits, unsigned max_conns) : Connection(-1, limits, max_conns) {}
   ~Connection() override;
+  // Starts serving an accepted fd (the previous one must be closed).
+  void open(int fd);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 

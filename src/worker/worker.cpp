@@ -130,6 +130,9 @@ void run(const WorkerSetup& setup) {
   fastcgi::Limits limits;
   const int max_requests = pool.pm_max_requests;
   uint64_t served = 0;
+  // Kept across connections and requests, so their buffers and strings are reused.
+  Connection conn(limits, 1);
+  fastcgi::Params params;
 
   while (!g_stop && (max_requests == 0 || served < uint64_t(max_requests))) {
     slot.idle_since_us.store(scoreboard::now_monotonic_us(), std::memory_order_relaxed);
@@ -142,8 +145,7 @@ void run(const WorkerSetup& setup) {
     if (!status_only) counters.accepted_conn.fetch_add(1, std::memory_order_relaxed);
     slot.stage.store(scoreboard::Stage::ReadingHeaders, std::memory_order_release);
 
-    Connection conn(fd, limits, 1);
-    fastcgi::Params params;
+    conn.open(fd);
     // One connection may carry several requests (KEEP_CONN).
     while (conn.usable() && conn.read_request(params, 0)) {
       uint64_t start = scoreboard::now_monotonic_us();

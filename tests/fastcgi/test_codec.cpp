@@ -894,5 +894,76 @@ TEST(SplitInvariance, EncodedStreamsDecodeBack) {
             "Stdin(300,hello)\nStdinEnd(300)\n");
 }
 
+// ---------------------------------------------------------------------------------------------
+// ServerDecoder: reuse across requests and connections (what a worker does)
+
+std::string Request(int id, const std::vector<std::pair<std::string, std::string>>& pairs) {
+  std::string params;
+  for (const auto& [n, v] : pairs) params += NV(n, v);
+  std::string records;
+  for (size_t off = 0; off < params.size(); off += 65535)
+    records += R(4, id, params.substr(off, 65535));
+  return Begin(id) + records + R(4, id, "") + R(5, id, "");
+}
+
+TEST(DecoderReuse, FirstParamLeadsEveryParamsEvent) {
+  ServerDecoder d;
+  d.set_first_param("FCGI_ROLE", "RESPONDER");
+  std::vector<Event> events;
+  std::string replies;
+  ASSERT_TRUE(d.feed(Request(1, {{"A", "1"}}), events, replies)) << d.error();
+  EXPECT_EQ(Describe(events), "Begin(1,keep)\nParams(1,FCGI_ROLE=RESPONDER,A=1)\nStdinEnd(1)\n");
+  d.request_done();
+  events.clear();
+  ASSERT_TRUE(d.feed(Request(2, {}), events, replies)) << d.error();
+  EXPECT_EQ(Describe(events), "Begin(2,keep)\nParams(2,FCGI_ROLE=RESPONDER)\nStdinEnd(2)\n");
+}
+
+TEST(DecoderReuse, RecycledParamsNeverLeakIntoTheNextRequest) {
+  ServerDecoder d;
+  std::vector<Event> events;
+  std::string replies;
+  Params held;  // what the application holds between requests
+  const std::vector<std::vector<std::pair<std::string, std::string>>> requests = {
+      {{"SCRIPT_FILENAME", std::string(200, 'a')}, {"B", "2"}, {"C", "3"}},
+      {{"X", "only"}},
+      {},
+      {{"SCRIPT_FILENAME", "/s.php"}, {"HTTP_COOKIE", std::string(100000, 'c')}},
+      {{"N", ""}, {"M", "m"}, {"L", std::string(20, 'l')}, {"K", "k"}},
+  };
+  for (size_t i = 0; i < requests.size(); i++) {
+    events.clear();
+    const int id = static_cast<int>(i) + 1;
+    ASSERT_TRUE(d.feed(Request(id, requests[i]), events, replies)) << d.error();
+    ASSERT_EQ(events.size(), 3u);
+    ASSERT_EQ(events[1].kind, Event::Kind::Params);
+    held.swap(events[1].params);
+    d.recycle_params(std::move(events[1].params));
+    Params expected;
+    for (const auto& p : requests[i]) expected.push_back(p);
+    EXPECT_EQ(held, expected) << "request " << id;
+    d.request_done();
+  }
+}
+
+TEST(DecoderReuse, ResetStartsANewConnection) {
+  ServerDecoder d;
+  std::vector<Event> events;
+  std::string replies;
+  // A connection that ends half-way through a record, then one that broke the protocol.
+  std::string first = Request(1, {{"A", "1"}});
+  ASSERT_TRUE(d.feed(first.substr(0, first.size() - 3), events, replies));
+  d.reset();
+  events.clear();
+  ASSERT_TRUE(d.feed(Request(1, {{"B", "2"}}), events, replies)) << d.error();
+  EXPECT_EQ(Describe(events), "Begin(1,keep)\nParams(1,B=2)\nStdinEnd(1)\n");
+  EXPECT_FALSE(d.feed(H(1, 0, 0, 0, 2), events, replies));
+  d.reset();
+  events.clear();
+  EXPECT_THAT(d.error(), IsEmpty());
+  ASSERT_TRUE(d.feed(Request(7, {}), events, replies)) << d.error();
+  EXPECT_EQ(Describe(events), "Begin(7,keep)\nParams(7)\nStdinEnd(7)\n");
+}
+
 }  // namespace
 }  // namespace php_pool::fastcgi
