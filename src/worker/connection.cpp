@@ -215,9 +215,19 @@ void Connection::end_request(uint32_t) {
   if (!finished_) finish();
 }
 
+bool Connection::input_complete() const {
+  if (stdin_ended_ || aborted_) return true;
+  // A GET's empty STDIN record usually comes with its PARAMS: received, though nobody read it.
+  for (size_t i = next_event_; i < events_.size(); i++)
+    if (events_[i].kind == fastcgi::Event::Kind::StdinEnd ||
+        events_[i].kind == fastcgi::Event::Kind::Abort)
+      return true;
+  return false;
+}
+
 void Connection::close() {
   if (fd_ < 0) return;
-  if (!broken_ && !stdin_ended_ && !aborted_) {
+  if (!broken_ && !input_complete()) {
     // Unread request body: closing now would reset the connection and could destroy the
     // response in flight. Half-close, then drain briefly (as php-fpm does).
     shutdown(fd_, SHUT_WR);

@@ -47,6 +47,8 @@ class Connection : public sapi::RequestIo {
 
  private:
   bool fill(int timeout_ms);  // reads once and feeds the decoder
+  // The current request's STDIN has ended (received, if not read).
+  bool input_complete() const;
   bool send_pending();
   void frame_stdout();
 
