@@ -96,12 +96,13 @@ void WorkerOutput::drain(Stream& s, bool final) {
 
 void WorkerOutput::close_all() {
   for (auto& s : streams_) {
-    if (s.read_fd >= 0) {
-      drain(s, true);
-      ::close(s.read_fd);
-    }
+    if (s.read_fd >= 0) drain(s, true);
+    // Out of epoll before the fd is closed: workers forked later hold copies of this read end,
+    // so closing first would leave the pipe registered with a freed source (sd-event aborts
+    // on the next event: "Code should not be reached ... process_epoll()").
+    s.source = sd_event_source_disable_unref(s.source);
+    if (s.read_fd >= 0) ::close(s.read_fd);
     if (s.write_fd >= 0) ::close(s.write_fd);
-    sd_event_source_disable_unref(s.source);
     s = Stream{};
   }
 }
