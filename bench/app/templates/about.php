@@ -1,0 +1,1 @@
+<p>A tiny shop that exists to benchmark PHP process managers.</p>

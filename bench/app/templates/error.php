@@ -1,0 +1,1 @@
+<p>Sorry, that page does not exist.</p>
