@@ -168,9 +168,12 @@ bool Service::connect(std::string& error) {
     r = sd_bus_attach_event(bus, manager_.event(), SD_EVENT_PRIORITY_NORMAL);
   }
   if (r >= 0) {
-    // Asynchronous: the manager's loop never waits for the bus.
+    // Asynchronous: the manager's loop never waits for the bus. Queued: while the name is
+    // still held by a connection on its way out (the previous image of a re-executed manager,
+    // a manager being stopped), this one takes it over as soon as the bus lets it go.
     step = "sd_bus_request_name_async";
-    r = sd_bus_request_name_async(bus, nullptr, name_.c_str(), 0, on_name_reply, this);
+    r = sd_bus_request_name_async(bus, nullptr, name_.c_str(), SD_BUS_NAME_QUEUE, on_name_reply,
+                                  this);
   }
   if (r < 0) {
     error = std::string(step) + ": " + strerror(-r);
@@ -260,11 +263,16 @@ int Service::on_name_reply(sd_bus_message* reply, void* userdata, sd_bus_error*)
   }
   uint32_t result = 0;
   int r = sd_bus_message_read(reply, "u", &result);
-  if (r < 0 || (result != 1 && result != 4)) {  // 1 primary owner, 4 already owner
-    log::write(log::Level::Warning, {},
-               "D-Bus: %s is already owned by another process; this pool is not reachable "
-               "under that name",
+  if (r >= 0 && result == 2) {  // DBUS_REQUEST_NAME_REPLY_IN_QUEUE
+    log::write(log::Level::Notice, {},
+               "D-Bus: %s is owned by another process; this pool takes the name over when that "
+               "one leaves the bus",
                self->name_.c_str());
+    return 0;
+  }
+  if (r < 0 || (result != 1 && result != 4)) {  // 1 primary owner, 4 already owner
+    log::write(log::Level::Warning, {}, "D-Bus: cannot own %s (RequestName answered %u)",
+               self->name_.c_str(), unsigned(result));
     return 0;
   }
   log::write(self->warned_ ? log::Level::Notice : log::Level::Debug, {},

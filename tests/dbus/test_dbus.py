@@ -714,6 +714,30 @@ class ManagerChecksCallerTest(_PoolOnBus):
                            what='new workers')
 
 
+class NameHandoverTest(_PoolOnBus):
+    """A second manager with the same identity (e.g. the new image of a re-executed manager,
+    whose predecessor has not left the bus yet) waits for the name instead of giving up."""
+
+    def test_second_owner_takes_the_name_when_the_first_leaves(self):
+        tmp2 = os.path.join(self.tmp, 'second')
+        os.makedirs(tmp2)
+        second = harness.PhpPool(tmp2, 'pm = static\npm.max_children = 1\n',
+                                 extra_env={'DBUS_SYSTEM_BUS_ADDRESS': self.bus.address},
+                                 ini_args=['--instance', INSTANCE])
+        self.addCleanup(second.stop)
+        harness.wait_until(lambda: 'takes the name over' in second.log_text(), 10,
+                           what='the second manager queued for the name')
+        self.assertEqual(self.bus.get('TotalProcesses'), 3)  # still the first pool
+        self.backend.stop()
+        harness.wait_until(lambda: self.bus.owner() is not None, 10, what='a new owner')
+        self.assertEqual(self.bus.get('TotalProcesses'), 1)
+        r = self.bus.busctl('--json=short', 'call', 'org.freedesktop.DBus',
+                            '/org/freedesktop/DBus', 'org.freedesktop.DBus',
+                            'GetConnectionUnixProcessID', 's', BUS_NAME)
+        self.assertEqual(json.loads(r.stdout)['data'][0], second.pid)
+        self.assertEqual(warnings_about_dbus(second.log_text()), [])
+
+
 class NoBusTest(unittest.TestCase):
     """No bus at start: one warning, FastCGI serves; the bus comes (back): the name appears."""
 
