@@ -129,8 +129,7 @@ void Service::start() {
   register_atfork_once();
   if (escape_label(manager_.identity()).empty()) {
     log::write(log::Level::Warning, {},
-               "D-Bus: the pool has no name, so no bus name; not on "
-               "the bus");
+               "D-Bus: the pool has no name, so no bus name; not on the bus");
     return;
   }
   std::string error;
