@@ -4,61 +4,162 @@
 #include <pwd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <vector>
+
+#include "common/log.hpp"
+#include "sandbox/enforce.hpp"
+#include "sandbox/policy.hpp"
+#include "sapi/sapi.hpp"
 
 namespace php_pool::sandbox {
 
 namespace {
-struct Ids {
+
+// Everything the workers need, worked out in the manager (names are looked up before chroot:
+// /etc/passwd and /etc/group need not exist inside it).
+struct Prepared {
+  bool switch_user = false;
   uid_t uid = 0;
   gid_t gid = 0;
-  std::string name;
-  bool set = false;
-};
-Ids g_ids;
-}  // namespace
+  std::string user;
+  std::vector<gid_t> groups;  // what initgroups() would set, looked up outside the chroot
 
-bool prepare(const config::PoolConfig& pool, bool allow_root, std::string& error) {
-  g_ids = Ids{};
-  if (geteuid() != 0) return true;
+  bool seccomp = false;
+  LoadedPolicy seccomp_policy;
+};
+Prepared g_prepared;
+
+// "FILE:LINE: " of DIRECTIVE, or "" when it kept its default.
+std::string at(const config::PoolConfig& pool, const char* directive) {
+  const config::Source* s = pool.where(directive);
+  if (!s || s->file.empty()) return "";
+  return s->file + ":" + std::to_string(s->line) + ": ";
+}
+
+bool prepare_identity(const config::PoolConfig& pool, bool allow_root, Prepared& p,
+                      std::string& error) {
+  if (geteuid() != 0) {
+    if (!pool.user.empty() || !pool.group.empty())
+      log::write(log::Level::Warning, {},
+                 "'user' and 'group' are ignored: php-pool is not running as root");
+    return true;
+  }
   if (pool.user.empty()) {
+    if (!pool.group.empty()) {
+      error = at(pool, "group") + "'group' is set but 'user' is not: please specify user";
+      return false;
+    }
     if (!allow_root) {
-      error = "[pool " + pool.name +
-              "] please specify user and group other than root (or run with -R)";
+      error =
+          "please specify user and group other than root (or run with -R / "
+          "--allow-to-run-as-root)";
       return false;
     }
     return true;
   }
+  errno = 0;
   struct passwd* pw = getpwnam(pool.user.c_str());
   if (!pw) {
-    error = "[pool " + pool.name + "] cannot get uid for user '" + pool.user + "'";
+    error = at(pool, "user") + "cannot get uid for user '" + pool.user + "'" +
+            (errno ? std::string(": ") + strerror(errno) : "");
     return false;
   }
-  g_ids.uid = pw->pw_uid;
-  g_ids.gid = pw->pw_gid;
-  g_ids.name = pool.user;
+  p.uid = pw->pw_uid;
+  p.gid = pw->pw_gid;
+  p.user = pool.user;
   if (!pool.group.empty()) {
+    errno = 0;
     struct group* gr = getgrnam(pool.group.c_str());
     if (!gr) {
-      error = "[pool " + pool.name + "] cannot get gid for group '" + pool.group + "'";
+      error = at(pool, "group") + "cannot get gid for group '" + pool.group + "'" +
+              (errno ? std::string(": ") + strerror(errno) : "");
       return false;
     }
-    g_ids.gid = gr->gr_gid;
+    p.gid = gr->gr_gid;
   }
-  if (g_ids.uid == 0 && !allow_root) {
-    error = "[pool " + pool.name + "] please specify user and group other than root";
+  if ((p.uid == 0 || p.gid == 0) && !allow_root) {
+    error = at(pool, "user") +
+            "please specify user and group other than root (or run with -R / "
+            "--allow-to-run-as-root)";
     return false;
   }
-  g_ids.set = true;
+  int n = 32;
+  p.groups.resize(size_t(n));
+  while (getgrouplist(p.user.c_str(), p.gid, p.groups.data(), &n) < 0) {
+    if (n <= int(p.groups.size())) n = int(p.groups.size()) * 2;  // defensive
+    p.groups.resize(size_t(n));
+  }
+  p.groups.resize(size_t(n));
+  p.switch_user = true;
+  return true;
+}
+
+// Debian's PHP reads the system time zone database (/usr/share/zoneinfo): inside a chroot
+// without it every date function fails ("Timezone database is corrupt"). The operator provides
+// it; php-pool refuses to start a pool that would fail on its first date() call.
+bool check_chroot(const config::PoolConfig& pool, std::string& error) {
+  const std::string& root = pool.chroot;
+  struct stat st;
+  if (stat(root.c_str(), &st) != 0) {
+    error = at(pool, "chroot") + "chroot '" + root + "': " + strerror(errno);
+    return false;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    error = at(pool, "chroot") + "chroot '" + root + "' is not a directory";
+    return false;
+  }
+  std::string zone = "UTC";  // PHP's default when date.timezone is unset
+  for (auto& e : pool.php_ini)
+    if (e.name == "date.timezone" && !e.value.empty()) zone = e.value;
+  std::string zone_file = root + "/usr/share/zoneinfo/" + zone;
+  if (zone.find("..") != std::string::npos || stat(zone_file.c_str(), &st) != 0 ||
+      !S_ISREG(st.st_mode)) {
+    error = at(pool, "chroot") + "chroot '" + root + "' has no time zone data for PHP (" +
+            zone_file +
+            " is missing; PHP's date functions fail without it): provide the time zone "
+            "database inside the chroot, e.g. `mkdir -p " +
+            root + "/usr/share && cp -a /usr/share/zoneinfo " + root +
+            "/usr/share/`, or bind-mount it read-only (systemd: BindReadOnlyPaths=/usr/share/"
+            "zoneinfo:" +
+            root + "/usr/share/zoneinfo)";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool prepare(const config::PoolConfig& pool, bool allow_root, std::string& error) {
+  Prepared p;
+  if (!prepare_identity(pool, allow_root, p, error)) return false;
+  if (!pool.chroot.empty() && !check_chroot(pool, error)) return false;
+  if (!load_policy(pool.sandbox_seccomp, p.seccomp, p.seccomp_policy, error)) {
+    // Errors in the policy file name that file; others name the directive.
+    if (error.empty() || error[0] != '/') error = at(pool, "sandbox.seccomp") + error;
+    return false;
+  }
+  const LoadedPolicy& l = p.seccomp_policy;
+  if (p.seccomp && !l.program.uses_notify) {
+    bool logs = l.policy.default_action.denies() && l.policy.default_action.log;
+    for (auto& [nr, r] : l.policy.rules) logs = logs || (r.action.denies() && r.action.log);
+    if (logs)
+      log::write(log::Level::Warning, {},
+                 "seccomp user notifications are not available (Linux 5.0 and libseccomp 2.5 "
+                 "needed): denied syscalls will fail without being logged");
+  }
+  g_prepared = std::move(p);
   return true;
 }
 
 bool enter_worker(const config::PoolConfig& pool, bool, std::string& error) {
+  const Prepared& p = g_prepared;
   if (pool.rlimit_files) {
     rlimit r{rlim_t(*pool.rlimit_files), rlim_t(*pool.rlimit_files)};
     if (setrlimit(RLIMIT_NOFILE, &r) < 0) {
@@ -87,10 +188,18 @@ bool enter_worker(const config::PoolConfig& pool, bool, std::string& error) {
     error = std::string("setpriority() failed: ") + strerror(errno);
     return false;
   }
-  if (g_ids.set && geteuid() == 0) {
-    if (setgid(g_ids.gid) < 0 || initgroups(g_ids.name.c_str(), g_ids.gid) < 0 ||
-        setuid(g_ids.uid) < 0) {
-      error = std::string("cannot switch to user '") + g_ids.name + "': " + strerror(errno);
+  if (p.switch_user && geteuid() == 0) {
+    if (setgid(p.gid) < 0) {
+      error = "setgid(" + std::to_string(p.gid) + ") failed: " + strerror(errno);
+      return false;
+    }
+    if (setgroups(p.groups.size(), p.groups.data()) < 0) {
+      error = "setgroups() for user '" + p.user + "' failed: " + strerror(errno);
+      return false;
+    }
+    if (setuid(p.uid) < 0) {
+      error = "setuid(" + std::to_string(p.uid) + ") for user '" + p.user +
+              "' failed: " + strerror(errno);
       return false;
     }
   }
@@ -102,10 +211,24 @@ bool enter_worker(const config::PoolConfig& pool, bool, std::string& error) {
   }
   if (pool.clear_env) clearenv();
   for (auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+  // setuid() cleared the flag; php-fpm sets it after the switch too.
   if (pool.process_dumpable) prctl(PR_SET_DUMPABLE, 1);
   return true;
 }
 
-void apply_seccomp(const config::PoolConfig&) {}
+void apply_seccomp(const config::PoolConfig&) {
+  const Prepared& p = g_prepared;
+  if (!p.seccomp) return;
+  EnforceOptions o;
+  o.label = p.seccomp_policy.label;
+  o.policy = &p.seccomp_policy.policy;
+  o.program = &p.seccomp_policy.program;
+  o.script = &sapi::current_script;
+  std::string error;
+  if (!enforce(o, error)) {
+    log::write(log::Level::Alert, {}, "worker %d: %s", int(getpid()), error.c_str());
+    _exit(78);
+  }
+}
 
 }  // namespace php_pool::sandbox
