@@ -606,6 +606,35 @@ def ondemand_phase(tmp, ini_dir, pool_bin, tries):
     return res
 
 
+def socket_phase(tmp, ini_dir, pool_bin, tries):
+    """php-pool started by systemd-socket-activate on the first connection: that connection's
+    wait for its response (php-fpm 8.2 cannot be socket-activated)."""
+    tool = shutil.which('systemd-socket-activate')
+    if not tool:
+        log('systemd-socket-activate not installed: no socket-activation figure')
+        return None
+    res = []
+    for i in range(tries):
+        path = os.path.join(tmp, 'activated-%d.sock' % i)
+        b = Backend('pool', tmp, ini_dir, pool_bin, name='activated-%d' % i,
+                    wrapper=[tool, '-l', path])
+        try:
+            deadline = time.monotonic() + 10
+            while not os.path.exists(path) and time.monotonic() < deadline:
+                time.sleep(0.005)
+            time.sleep(0.2)
+            t0 = time.monotonic()
+            out = fcgi_get(path, os.path.join(WWW, 'hello.php'), timeout=20)
+            t = (time.monotonic() - t0) * 1000
+            if out is None or b'Hello' not in out:
+                raise RuntimeError('socket-activated php-pool did not answer:\n' + b.log_text())
+            res.append(t)
+            log('socket-activated pool: first response after %.1f ms' % t)
+        finally:
+            b.stop()
+    return res
+
+
 def reload_phase(tmp, ini_dir, pool_bin, reloads, interval):
     """Failed requests across `reloads` graceful reloads under load."""
     cases = [('fpm_pct0', 'fpm', '0', signal.SIGUSR2), ('fpm_pct10s', 'fpm', '10s', signal.SIGUSR2),
@@ -672,7 +701,7 @@ LOAD_METRICS = [('rps', 'req/s'), ('p50_ms', 'p50 ms'), ('p99_ms', 'p99 ms'),
                 ('cpu_us', 'CPU µs/req'), ('non2xx', 'non-2xx'), ('sockerr', 'socket errors')]
 
 
-def summarize(load, memory, startup, ondemand, reload, reloads=10):
+def summarize(load, memory, startup, ondemand, reload, reloads=10, activated=None):
     """Rows: (group, metric, label, fpm median, pool median, ratio median, ratio min, ratio max)."""
     rows = []
     for script in [s[0] for s in SCRIPTS if s[0] in load]:
@@ -700,6 +729,11 @@ def summarize(load, memory, startup, ondemand, reload, reloads=10):
         rs = [ratio(b, a) for a, b in zip(startup['fpm'], startup['pool'])]
         rows.append(('startup', 'first_response_ms', 'start to first response ms',
                      med(startup['fpm']), med(startup['pool']), med(rs), min(rs), max(rs)))
+    if activated and startup:
+        rows.append(('startup', 'socket_activated_ms',
+                     'socket-activated 1st response ms (fpm: plain)',
+                     med(startup['fpm']), med(activated), ratio(med(activated), med(startup['fpm'])),
+                     None, None))
     if ondemand:
         rs = [ratio(b, a) for a, b in zip(ondemand['fpm'], ondemand['pool'])]
         rows.append(('ondemand', 'first_request_ms', 'ondemand first request ms',
@@ -887,7 +921,7 @@ def main():
     ap.add_argument('--reload-interval', type=float, default=1.0)
     ap.add_argument('--startup-tries', type=int, default=5)
     ap.add_argument('--skip', default='', help='comma-separated phases to skip: '
-                    'load,memory,startup,ondemand,reload')
+                    'load,memory,startup,socket,ondemand,reload')
     ap.add_argument('--quick', action='store_true',
                     help='a development run: 1 round of 3 s, no reload/startup/ondemand phases')
     ap.add_argument('--no-write', action='store_true',
@@ -896,7 +930,7 @@ def main():
     args = ap.parse_args()
     if args.quick:
         args.rounds, args.duration, args.warmup = 1, 3, 1
-        args.skip = args.skip + ',startup,ondemand,reload'
+        args.skip = args.skip + ',startup,socket,ondemand,reload'
         args.no_write = True
     skip = set(x for x in args.skip.split(',') if x)
     if not args.pool_bin:
@@ -917,7 +951,7 @@ def main():
                                                           info['kernel'], args.pool_bin))
     tmp = tempfile.mkdtemp(prefix='php-pool-bench-')
     ini_dir = php_ini_dir(tmp)
-    load = memory = startup = ondemand = reload = None
+    load = memory = startup = ondemand = reload = activated = None
     started = []
     try:
         if 'load' not in skip or 'memory' not in skip:
@@ -943,6 +977,8 @@ def main():
             started = []
         if 'startup' not in skip:
             startup = startup_phase(tmp, ini_dir, args.pool_bin, args.startup_tries)
+        if 'socket' not in skip:
+            activated = socket_phase(tmp, ini_dir, args.pool_bin, args.startup_tries)
         if 'ondemand' not in skip:
             ondemand = ondemand_phase(tmp, ini_dir, args.pool_bin, args.startup_tries)
         if 'reload' not in skip:
@@ -956,7 +992,7 @@ def main():
         else:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    rows = summarize(load or {}, memory, startup, ondemand, reload, args.reloads)
+    rows = summarize(load or {}, memory, startup, ondemand, reload, args.reloads, activated)
     table = render_table(rows)
     lines = bench_lines(rows)
     print(table)
