@@ -182,8 +182,8 @@ int Manager::run() {
   sd_event_source_set_enabled(t, SD_EVENT_ON);
   sources_.push_back(t);
   if (pool_.pm == config::PmStyle::Ondemand) {
+    // Status-only sockets too: with no worker running, a status request must start one.
     for (auto& l : listen_.listeners) {
-      if (l.status_only) continue;
       sd_event_source* s = nullptr;
       // Edge-triggered: one wake-up per arriving connection, not a busy loop while it waits.
       sd_event_add_io(event_, &s, l.fd, EPOLLIN | EPOLLET, on_ondemand, this);
@@ -266,7 +266,8 @@ bool Manager::spawn() {
   if (pid == 0) {
     output->attach_child();
     board_->slot(slot).pid.store(getpid());
-    worker::WorkerSetup ws{&pool_, listen_.listeners, board_.get(), slot, options_.allow_root};
+    worker::WorkerSetup ws{&pool_, listen_.listeners, board_.get(), slot, options_.allow_root,
+                           identity_};
     worker::run(ws);
   }
   board_->slot(slot).pid.store(pid);
@@ -511,7 +512,6 @@ void Manager::ondemand_spawn() {
   unsigned waiting = 0;
   for (auto& l : listen_.listeners) {
     unsigned cur = 0, max = 0;
-    if (l.status_only) continue;
     if (listen_queue(l.fd, cur, max)) waiting += cur;
     else waiting += 1;  // unknown: assume the one that woke us
   }
@@ -731,8 +731,11 @@ int Manager::on_signal(sd_event_source*, const struct signalfd_siginfo* si, void
       m->reload(nullptr);
       break;
     case SIGUSR1:
+      // Workers hold the access log and the error log open after dropping privileges, so
+      // they cannot reopen them: replace them (gracefully) once the manager has reopened its own.
       log::reopen();
-      log::write(log::Level::Notice, {}, "log files reopened");
+      log::write(log::Level::Notice, {}, "log files reopened; replacing the workers");
+      if (m->state_ != State::Stopping) m->start_generation();
       break;
   }
   return 0;
@@ -805,17 +808,22 @@ void Manager::reload(std::function<void(const std::string& error)> done) {
   }
   config_ = std::move(cfg);
   pool_ = std::move(pool);
-  generation_++;
-  // Old workers keep serving until a new one accepts (check_ready retires them).
   if (done) reload_waiters_.push_back(std::move(done));
+  log::write(log::Level::Notice, {}, "reloaded: pm %s, max_children %d", config::to_string(pool_.pm),
+             pool_.pm_max_children);
+  start_generation();
+}
+
+// New workers for the current configuration; the old ones keep serving until a new one
+// accepts (check_ready retires them), so no request waits or fails.
+void Manager::start_generation() {
+  generation_++;
   spawn_rate_ = 1;
   switch (pool_.pm) {
     case config::PmStyle::Static: spawn_to(pool_.pm_max_children); break;
     case config::PmStyle::Dynamic: spawn_to(pool_.pm_start_servers); break;
     case config::PmStyle::Ondemand: break;
   }
-  log::write(log::Level::Notice, {}, "reloaded: pm %s, max_children %d", config::to_string(pool_.pm),
-             pool_.pm_max_children);
   check_ready();
 }
 

@@ -87,6 +87,7 @@ class Manager {
   bool load_config(config::Config& out, config::PoolConfig& pool, std::string& error);
   bool apply_global_limits(std::string& error);
   bool spawn();
+  void start_generation();
   void spawn_to(int count);
   void on_child_exit(pid_t pid, const siginfo_t* si);
   void maintain();  // php-fpm's per-second process-manager pass

@@ -202,6 +202,7 @@ bool Connection::finish() {
   fastcgi::append_end_request(out_, id_, 0, fastcgi::ProtocolStatus::RequestComplete);
   bool ok = send_pending();
   decoder_.request_done();
+  if (stage_) stage_->store(scoreboard::Stage::Finishing, std::memory_order_release);
   if (!keep_conn_) close();
   return ok;
 }

@@ -8,6 +8,7 @@
 
 #include "fastcgi/codec.hpp"
 #include "sapi/sapi.hpp"
+#include "scoreboard/scoreboard.hpp"
 
 namespace php_pool::worker {
 
@@ -45,6 +46,10 @@ class Connection : public sapi::RequestIo {
   // Direct responses (status and ping pages, errors before PHP).
   bool respond(std::string_view headers_and_body);
 
+ // The scoreboard stage to mark "Finishing" once the response is sent (php-fpm's stage after
+  // END_REQUEST, and during a script's work after fastcgi_finish_request()).
+  void set_stage(std::atomic<scoreboard::Stage>* stage) { stage_ = stage; }
+
  private:
   bool fill(int timeout_ms);  // reads once and feeds the decoder
   // The current request's STDIN has ended (received, if not read).
@@ -67,6 +72,7 @@ class Connection : public sapi::RequestIo {
   bool finished_ = false;
   bool broken_ = false;
   bool aborted_ = false;
+  std::atomic<scoreboard::Stage>* stage_ = nullptr;
 };
 
 }  // namespace php_pool::worker

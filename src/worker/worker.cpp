@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -95,7 +96,10 @@ void install_signal_handlers() {
   sigaction(SIGQUIT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   sa.sa_handler = SIG_DFL;
-  for (int s : {SIGHUP, SIGUSR1, SIGUSR2, SIGINT, SIGCHLD}) sigaction(s, &sa, nullptr);
+  for (int s : {SIGINT, SIGCHLD}) sigaction(s, &sa, nullptr);
+  // Reload and log signals are the manager's: `systemctl kill -s HUP` reaches the whole cgroup.
+  sa.sa_handler = SIG_IGN;
+  for (int s : {SIGHUP, SIGUSR1, SIGUSR2}) sigaction(s, &sa, nullptr);
   sa.sa_handler = SIG_IGN;
   sigaction(SIGPIPE, &sa, nullptr);
   sigset_t all;
@@ -108,9 +112,10 @@ void run(const WorkerSetup& setup) {
   scoreboard::Slot& slot = setup.scoreboard->slot(setup.slot);
   scoreboard::Counters& counters = setup.scoreboard->counters();
 
+  const pid_t manager = getppid();
   install_signal_handlers();
   // Before the privileges are dropped: it opens the access log (as php-fpm's master does).
-  BuiltinPages pages(pool, *setup.scoreboard, setup.listeners);
+  BuiltinPages pages(pool, *setup.scoreboard, setup.listeners, setup.identity);
   std::string error;
   if (!sandbox::enter_worker(pool, setup.allow_root, error)) {
     log::write(log::Level::Alert, {}, "worker %d: %s", getpid(), error.c_str());
@@ -120,6 +125,11 @@ void run(const WorkerSetup& setup) {
     log::write(log::Level::Alert, {}, "worker %d: %s", getpid(), error.c_str());
     _exit(78);
   }
+  // A manager killed (SIGKILL, crash, watchdog) takes its workers with it at once: an orphan
+  // would go on accepting connections queued for the restarted manager and lose them when
+  // systemd kills it. After the privilege drop, which clears the setting.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != manager) _exit(0);
   sandbox::apply_seccomp(pool);
 
   // Accept on every socket: requests, and pm.status_listen's (BuiltinPages answers only the
@@ -134,6 +144,7 @@ void run(const WorkerSetup& setup) {
   uint64_t served = 0;
   // Kept across connections and requests, so their buffers and strings are reused.
   Connection conn(limits, 1);
+  conn.set_stage(&slot.stage);
   fastcgi::Params params;
   uint64_t cpu_mark = cpu_time_us();
 

@@ -2,6 +2,7 @@
 // write the response, repeat until max_requests or a stop signal.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "config/config.hpp"
@@ -20,6 +21,7 @@ struct WorkerSetup {
   scoreboard::Scoreboard* scoreboard;
   int slot;
   bool allow_root = false;
+  std::string identity;  // the pool's name (--instance) on the status page and in the access log
 };
 
 // Runs in the forked child; never returns.
