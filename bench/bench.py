@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """php-pool next to Debian's php-fpm 8.2, on the same machine, in alternation.
 
 One command: `python3 bench/bench.py` (or `bash bench/run.sh`, which builds php-pool first).
@@ -145,6 +145,19 @@ def cpu_ticks(pids):
         st = proc_stat(pid)
         if st:
             total += st[2]
+    return total
+
+
+def cpu_ns(pids):
+    """utime+stime in ns (/proc/PID/schedstat: the scheduler's exact run time; /proc/PID/stat
+    gives the same sum in 10 ms ticks, too coarse for a slow script's few hundred requests)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open('/proc/%d/schedstat' % pid) as f:
+                total += int(f.read().split()[0])
+        except OSError:
+            pass
     return total
 
 
@@ -490,13 +503,14 @@ def wrk(tmp, url, lua, connections, duration, threads=2, timeout_s=10):
 def measure(tmp, backend, nginx, script, duration):
     name, path, lua, conns, _ = script
     pids = [backend.pid] + backend.workers()
-    before = cpu_ticks(pids)
+    before, before_ns = cpu_ticks(pids), cpu_ns(pids)
     r = wrk(tmp, nginx.url(path), lua, conns, duration)
-    after = cpu_ticks(pids)
+    after, after_ns = cpu_ticks(pids), cpu_ns(pids)
     if set(backend.workers()) != set(pids[1:]):
         log('warning: %s changed workers during %s (CPU of the ones gone is lost)'
             % (backend.name, name))
-    r['cpu_us'] = (after - before) * 1e6 / CLK_TCK / max(1, r['requests'])
+    r['cpu_us_ticks'] = (after - before) * 1e6 / CLK_TCK / max(1, r['requests'])
+    r['cpu_us'] = (after_ns - before_ns) / 1e3 / max(1, r['requests'])
     return r
 
 
@@ -692,13 +706,14 @@ def fmt(v, metric):
         return '%d' % v
     if metric.endswith('_kb'):
         return '%.0f' % v
-    if metric.endswith('_ms') or metric == 'cpu_us':
+    if metric.endswith('_ms') or metric.startswith('cpu_us'):
         return '%.3g' % v if v < 10 else '%.1f' % v
     return '%.3g' % v
 
 
 LOAD_METRICS = [('rps', 'req/s'), ('p50_ms', 'p50 ms'), ('p99_ms', 'p99 ms'),
-                ('cpu_us', 'CPU µs/req'), ('non2xx', 'non-2xx'), ('sockerr', 'socket errors')]
+                ('cpu_us', 'CPU µs/req'), ('cpu_us_ticks', 'CPU µs/req (stat ticks)'),
+                ('non2xx', 'non-2xx'), ('sockerr', 'socket errors')]
 
 
 def summarize(load, memory, startup, ondemand, reload, reloads=10, activated=None):
@@ -790,7 +805,7 @@ def plot(rows, path):
         matplotlib.use('Agg')
         import matplotlib.pyplot as plt
     except ImportError:
-        log('python3-matplotlib is not installed: no plot')
+        log('matplotlib not importable (python3-matplotlib is Debian\'s: run /usr/bin/python3): no plot')
         return False
     scripts = [s[0] for s in SCRIPTS]
     by = {(g, m): (r, lo, hi) for g, m, _, a, b, r, lo, hi in rows}
@@ -857,6 +872,10 @@ def machine_info(pool_bin):
     try:
         commit = subprocess.run(['git', '-C', REPO, 'rev-parse', '--short', 'HEAD'],
                                 capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(['git', '-C', REPO, 'status', '--porcelain', '--', 'src'],
+                               capture_output=True, text=True).stdout.strip()
+        if dirty:
+            commit += ' (src/ had uncommitted changes when the binary was built)'
     except OSError:
         commit = 'n/a'
     return {
@@ -884,11 +903,16 @@ def write_results_md(path, rows, info, args, table, lines, have_plot):
            '- wrk -t2, %d s per measurement, %d rounds in alternation (the order flips every '
            'round), %d s warm-up per script and backend' % (args.duration, args.rounds,
                                                             args.warmup),
-           '- backend CPU per request: utime+stime of the manager and all workers '
-           '(/proc/PID/stat) over the run / requests', '',
+           '- backend CPU per request: utime+stime of the manager and all workers over the run, '
+           'divided by the requests; "CPU µs/req" from /proc/PID/schedstat (the same sum, in ns), '
+           '"(stat ticks)" from /proc/PID/stat utime+stime (10 ms ticks: coarse for the slow '
+           'scripts)',
+           '- PSS (/proc/PID/smaps_rollup) after all load rounds; reloads under load: wrk '
+           '`/sleep.php?ms=20` with 16 connections, one signal every %.1f s' % args.reload_interval,
+           '',
            '| script | connections | what |', '|---|---|---|']
-    for name, path, lua, conns, _ in SCRIPTS:
-        md.append('| %s | %d | %s (`%s`%s) |' % (name, conns, SCRIPT_NOTES[name], path,
+    for name, url, lua, conns, _ in SCRIPTS:
+        md.append('| %s | %d | %s (`%s`%s) |' % (name, conns, SCRIPT_NOTES[name], url,
                                                  ', ' + lua if lua else ''))
     md += ['', '## Results', '']
     md.append('| script | figure | php-fpm | php-pool | ratio (median) | ratio min–max | '

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Per-request cost of one worker, php-pool next to php-fpm, without nginx or wrk in the way.
 
     python3 bench/profile.py cpu       [--script hello] [-n 5000]   CPU ns/request (schedstat)

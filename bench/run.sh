@@ -12,4 +12,4 @@ if [ ! -f "$build/build.ninja" ]; then
   meson setup "$build" "$repo" --buildtype=release
 fi
 ninja -C "$build" src/php-pool
-exec python3 "$here/bench.py" --pool-bin "$build/src/php-pool" "$@"
+exec /usr/bin/python3 "$here/bench.py" --pool-bin "$build/src/php-pool" "$@"
