@@ -8,6 +8,7 @@ packages=(
   meson ninja-build pkg-config g++ clang clang-format libclang-rt-14-dev
   libsystemd-dev libseccomp-dev libinih-dev libgtest-dev libgmock-dev googletest
   libphp8.2-embed php8.2-dev php8.2-cli
+  systemd  # systemd.pc: where units/ installs the unit files (systemdsystemunitdir)
   # tests and demo: real front ends and peers
   nginx-light libfcgi-bin php8.2-fpm curl python3 dbus systemd-container
   apache2 caddy  # other front ends (tests/integration/test_frontends.py)

@@ -1,6 +1,7 @@
 #include "systemd/reexec.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -130,8 +131,21 @@ std::string reexec(const std::vector<std::string>& argv, const std::vector<Passe
   std::vector<char*> args;
   for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  execv("/proc/self/exe", args.data());
-  std::string error = std::string("execv(/proc/self/exe): ") + strerror(errno);
+  // The binary's own path while it is still there, so that the process keeps its name
+  // ("php-pool" in ps and the journal, not "exe"); /proc/self/exe when the file was replaced
+  // or removed since (an upgrade: this image's binary is then only reachable that way).
+  std::string path = "/proc/self/exe";
+  char buf[4096];
+  ssize_t len = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (len > 0) {
+    std::string target(buf, size_t(len));
+    struct stat a, b;
+    if (stat("/proc/self/exe", &a) == 0 && stat(target.c_str(), &b) == 0 &&
+        a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+      path = target;
+  }
+  execv(path.c_str(), args.data());
+  std::string error = "execv(" + path + "): " + strerror(errno);
   for (const char* v : {"LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", kVariable}) unsetenv(v);
   return error;
 }

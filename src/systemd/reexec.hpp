@@ -33,7 +33,7 @@ struct PassedFd {
 // This process's argv, from /proc/self/cmdline (call at start-up, before anything edits it).
 std::vector<std::string> own_command_line();
 
-// exec()s /proc/self/exe (this very binary, even if the file was replaced since) with `argv`,
+// exec()s this very binary (its path, or /proc/self/exe if the file was replaced) with `argv`,
 // the sockets in `fds` moved to 3, 4, ... without FD_CLOEXEC and announced in LISTEN_*, and
 // the handover. Returns only on failure, with the reason; the fds may have been moved by then.
 std::string reexec(const std::vector<std::string>& argv, const std::vector<PassedFd>& fds,
