@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "config/config.hpp"
+#include "sandbox/sandbox.hpp"
 
 #if __has_include("build-config.h")
 #include "build-config.h"
@@ -260,6 +261,22 @@ int run_config_test(const Options& options) {
     pools.push_back(p);
   } else {
     for (const auto& p : c.pools) pools.push_back(&p);
+  }
+  // The seccomp policy each pool names must read and compile, as at start.
+  int policy_errors = 0;
+  for (const auto* p : pools) {
+    std::string error;
+    if (sandbox::check_policy(p->sandbox_seccomp, error)) continue;
+    const config::Source* where = p->where("sandbox.seccomp");
+    if (!error.empty() && error[0] != '/' && where)
+      error = config::Diagnostic{*where, error}.format();
+    std::cerr << error << "\n";
+    policy_errors++;
+  }
+  if (policy_errors) {
+    std::cerr << "php-pool: configuration file " << options.config_file << " test failed ("
+              << policy_errors << (policy_errors == 1 ? " error" : " errors") << ")\n";
+    return 1;
   }
   std::cerr.flush();
   if (options.test_level >= 2) {

@@ -67,6 +67,14 @@ expect_fail "validation error" \
   "$tmp/www2.conf:$line: [pool www] pm.min_spare_servers(1) and pm.max_spare_servers(50) cannot be greater than pm.max_children(5)" \
   --test --config "$tmp/www2.conf"
 
+# A broken seccomp policy named by the pool: FILE:LINE of the policy, at --test already.
+printf '# a policy with one bad line\ndefault allow\nbogus line here\n' >"$tmp/bad.policy"
+cp $fpm/pool.d/www.conf "$tmp/www3.conf"
+echo "sandbox.seccomp = $tmp/bad.policy" >>"$tmp/www3.conf"
+expect_fail "broken seccomp policy" \
+  "$tmp/bad.policy:3: unknown directive 'bogus' (expected default, allow, deny, clone-flags or include)" \
+  --test --config "$tmp/www3.conf"
+
 if ((failures)); then
   echo "$failures failure(s)"
   exit 1
