@@ -121,11 +121,12 @@ void write(Level level, const Fields& f, const char* fmt, ...) {
   if (strlen(msg) > g_limit) msg[g_limit] = 0;
 
   if (g_path.empty() && stderr_is_journal()) {
-    sd_journal_send("MESSAGE=[pool %s] %s", g_pool.c_str(), msg, "PRIORITY=%d",
+    int r = sd_journal_send("MESSAGE=[pool %s] %s", g_pool.c_str(), msg, "PRIORITY=%d",
                     syslog_priority(level), "POOL=%s", g_pool.c_str(), "WORKER_PID=%d",
                     f.worker_pid ? f.worker_pid : 0, "SCRIPT=%s", f.script ? f.script : "",
                     "REQUEST_URI=%s", f.request_uri ? f.request_uri : "", nullptr);
-    return;
+    // In a chroot the journal socket is out of reach: the stream on fd 2 still is.
+    if (r >= 0) return;
   }
   // php-fpm's format: [23-Nov-2026 10:00:00] WARNING: [pool www] message
   char when[64];
