@@ -853,7 +853,10 @@ void Manager::reexec_for_fresh_engine(const std::string& why,
              why.c_str(), children_.size());
   systemd::Handover h;
   h.generation = generation_;
-  for (auto& [pid, c] : children_) h.workers.push_back(pid);
+  for (auto& [pid, c] : children_) {
+    h.workers.push_back(pid);
+    h.started_us.push_back(c.started_us);
+  }
   if (!listen_.inherited) h.unlink_path = listen_.unix_path;
   auto& k = board_->counters();
   h.counters = {{"start_time", k.start_time_us.load()},
@@ -891,7 +894,11 @@ void Manager::adopt_workers(const systemd::Handover& handover) {
   generation_ = handover.generation + 1;
   state_ = State::Reloading;
   uint64_t now = now_monotonic_us();
-  for (pid_t pid : handover.workers) {
+  for (size_t i = 0; i < handover.workers.size(); i++) {
+    pid_t pid = handover.workers[i];
+    // CLOCK_MONOTONIC is the machine's: the previous image's start times stay valid.
+    uint64_t started = i < handover.started_us.size() && handover.started_us[i]
+                           ? handover.started_us[i] : now;
     sd_event_source* src = nullptr;
     int r = sd_event_add_child(event_, &src, pid, WEXITED, on_child, this);
     if (r < 0) {
@@ -908,7 +915,7 @@ void Manager::adopt_workers(const systemd::Handover& handover) {
     }
     board_->slot(slot).pid.store(pid);
     board_->slot(slot).stage.store(Stage::Ending);
-    Child c{pid, slot, handover.generation, src, now, false, nullptr};
+    Child c{pid, slot, handover.generation, src, started, false, nullptr};
     c.adopted = true;
     children_[pid] = c;
   }

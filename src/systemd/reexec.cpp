@@ -17,16 +17,22 @@ namespace {
 
 constexpr const char* kVariable = "PHP_POOL_HANDOVER";
 
+}  // namespace
+
 // PHP_POOL_HANDOVER: "v1" then ";key=value" fields; the unlink path, the only free text,
 // comes last so that it may contain ';'.
-std::string encode(const Handover& h) {
+std::string encode_handover(const Handover& h) {
   std::string s = "v1;generation=" + std::to_string(h.generation) + ";workers=";
-  for (size_t i = 0; i < h.workers.size(); i++)
+  for (size_t i = 0; i < h.workers.size(); i++) {
     s += (i ? "," : "") + std::to_string(h.workers[i]);
+    if (i < h.started_us.size()) s += "@" + std::to_string(h.started_us[i]);
+  }
   for (auto& [name, value] : h.counters) s += ";c." + name + "=" + std::to_string(value);
   if (!h.unlink_path.empty()) s += ";unlink=" + h.unlink_path;
   return s;
 }
+
+namespace {
 
 bool parse_u64(const std::string& s, uint64_t& out) {
   if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos) return false;
@@ -35,7 +41,9 @@ bool parse_u64(const std::string& s, uint64_t& out) {
   return errno == 0;
 }
 
-bool decode(const std::string& text, Handover& h, std::string& error) {
+}  // namespace
+
+bool decode_handover(const std::string& text, Handover& h, std::string& error) {
   if (text.rfind("v1;", 0) != 0) {
     error = "unknown format";
     return false;
@@ -58,30 +66,41 @@ bool decode(const std::string& text, Handover& h, std::string& error) {
     std::string key = field.substr(0, eq), value = field.substr(eq + 1);
     uint64_t n = 0;
     if (key == "generation") {
-      if (!parse_u64(value, n)) return error = "bad generation", false;
+      if (!parse_u64(value, n)) {
+        error = "bad generation";
+        return false;
+      }
       h.generation = uint32_t(n);
     } else if (key == "workers") {
       std::istringstream in(value);
-      for (std::string pid; std::getline(in, pid, ',');) {
-        if (!parse_u64(pid, n) || n == 0) return error = "bad worker pid '" + pid + "'", false;
+      for (std::string item; std::getline(in, item, ',');) {  // PID[@STARTED_US]
+        size_t at = item.find('@');
+        uint64_t started = 0;
+        if (!parse_u64(item.substr(0, at), n) || n == 0 ||
+            (at != std::string::npos && !parse_u64(item.substr(at + 1), started))) {
+          error = "bad worker '" + item + "'";
+          return false;
+        }
         h.workers.push_back(pid_t(n));
+        h.started_us.push_back(started);
       }
     } else if (key.rfind("c.", 0) == 0) {
-      if (!parse_u64(value, n)) return error = "bad counter " + key, false;
+      if (!parse_u64(value, n)) {
+        error = "bad counter " + key;
+        return false;
+      }
       h.counters[key.substr(2)] = n;
     }  // unknown keys: ignored (a newer image may add some)
   }
   return true;
 }
 
-}  // namespace
-
 bool take_handover(Handover& out, std::string& error) {
   const char* v = getenv(kVariable);
   if (!v) return false;
   std::string text = v;
   unsetenv(kVariable);
-  if (!decode(text, out, error)) {
+  if (!decode_handover(text, out, error)) {
     error = std::string(kVariable) + " is malformed (" + error + "): '" + text + "'";
     out = Handover{};
     return false;
@@ -126,7 +145,7 @@ std::string reexec(const std::vector<std::string>& argv, const std::vector<Passe
   setenv("LISTEN_FDS", std::to_string(n).c_str(), 1);
   setenv("LISTEN_PID", std::to_string(getpid()).c_str(), 1);
   setenv("LISTEN_FDNAMES", names.c_str(), 1);
-  setenv(kVariable, encode(handover).c_str(), 1);
+  setenv(kVariable, encode_handover(handover).c_str(), 1);
 
   std::vector<char*> args;
   for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));

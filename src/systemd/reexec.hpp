@@ -17,9 +17,14 @@ namespace php_pool::systemd {
 struct Handover {
   uint32_t generation = 0;       // reload generation of the workers handed over
   std::vector<pid_t> workers;    // children of this process forked by the previous image
+  std::vector<uint64_t> started_us;  // their CLOCK_MONOTONIC start times (0: unknown)
   std::string unlink_path;       // unix socket php-pool bound itself: remove it at exit
   std::map<std::string, uint64_t> counters;  // status counters carried over (name -> value)
 };
+
+// The PHP_POOL_HANDOVER text and back (exposed for the unit test).
+std::string encode_handover(const Handover& h);
+bool decode_handover(const std::string& text, Handover& out, std::string& error);
 
 // The handover left by the previous image, removed from the environment. False when this
 // process was not re-executed (or the variable is malformed: then `error` says why).
