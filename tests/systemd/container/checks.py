@@ -45,6 +45,9 @@ listen = /run/php/ignored-{site}.sock
 pm = static
 pm.max_children = 3
 catch_workers_output = yes
+; the slowlog reads a worker's PHP stack (process_vm_readv, CAP_SYS_PTRACE) under the sandbox
+request_slowlog_timeout = 1s
+slowlog = /var/log/php-pool/{site}.slow.log
 php_admin_value[precision] = {precision}
 '''
 
@@ -353,6 +356,17 @@ def reload_under_load_loses_nothing():
 
 
 @check
+def slowlog_backtrace_under_the_sandbox():
+    path = '/var/log/php-pool/site.slow.log'
+    j = probe('site', 'busy=1.6&ini=precision')
+    text = wait_until(lambda: os.path.exists(path) and 'script_filename' in open(path).read()
+                      and open(path).read(), 5, 'a slowlog entry')
+    if 'unavailable' in text or 'pid %d' % j['pid'] not in text or 'probe.php:' not in text:
+        raise AssertionError('slowlog entry:\n' + text)
+    return 'entry for worker %d with a backtrace' % j['pid']
+
+
+@check
 def killed_worker_is_replaced():
     before = workers('site')
     victim = before[0]
@@ -491,7 +505,8 @@ def main():
                                     if DBUS_RELOAD else
                                     'systemctl kill -s HUP: php-pool --reload is not built yet'))
         for c in (units_verify, security_exposure, first_request_activates_the_service,
-                  reload_under_load_loses_nothing, killed_worker_is_replaced,
+                  reload_under_load_loses_nothing, slowlog_backtrace_under_the_sandbox,
+                  killed_worker_is_replaced,
                   two_sites_side_by_side,
                   killed_manager_restarts_and_queued_connections_are_served,
                   stopped_manager_is_killed_by_the_watchdog,
