@@ -799,6 +799,28 @@ def bench_lines(rows):
     return out
 
 
+def rows_from_bench_lines(path):
+    """summarize()'s rows (enough of them for plot()) from saved BENCH lines."""
+    rows = []
+    with open(path) as f:
+        for line in f:
+            m = re.match(r'^BENCH (.*)$', line.strip())
+            if not m:
+                continue
+            kv = dict(x.split('=', 1) for x in m.group(1).split())
+
+            def num(k):
+                try:
+                    return float(kv[k])
+                except (KeyError, ValueError):
+                    return float('nan')
+            lo = num('min') if 'min' in kv else None
+            hi = num('max') if 'max' in kv else None
+            rows.append((kv['script'], kv['metric'], kv['metric'], num('fpm'), num('pool'),
+                         num('ratio'), lo, hi))
+    return rows
+
+
 def plot(rows, path):
     try:
         import matplotlib
@@ -822,13 +844,16 @@ def plot(rows, path):
             errs_lo.append(r - lo if lo is not None else 0)
             errs_hi.append(hi - r if hi is not None else 0)
         pos = [j + (i - 1) * width for j in range(len(xs))]
-        ax.bar(pos, vals, width, label=label, yerr=[errs_lo, errs_hi], capsize=3)
+        ax.errorbar(pos, vals, yerr=[errs_lo, errs_hi], fmt='o', markersize=7, capsize=4,
+                    label=label)
     ax.axhline(1.0, color='black', linewidth=0.8)
+    ax.set_yscale('log', base=2)
+    ax.grid(axis='y', alpha=0.3)
     ax.set_xticks(range(len(xs)))
     ax.set_xticklabels(xs)
-    ax.set_ylabel('php-pool / php-fpm (median over rounds, bars: min–max)')
+    ax.set_ylabel('php-pool / php-fpm, log scale (median over rounds, bars: min–max)')
     ax.set_title('Load figures')
-    ax.legend()
+    ax.legend(loc='upper right')
     ax2 = axes[1]
     other = [('memory', 'pss_workers_kb', 'PSS workers'), ('memory', 'pss_total_kb', 'PSS total'),
              ('startup', 'first_response_ms', 'start-up'),
@@ -838,11 +863,18 @@ def plot(rows, path):
         if (g, m) in by:
             labels.append(label)
             vals.append(by[(g, m)][0])
-    ax2.bar(range(len(vals)), vals, color='tab:gray')
+    ax2.plot(range(len(vals)), vals, 'o', color='tab:gray', markersize=8)
     ax2.axhline(1.0, color='black', linewidth=0.8)
+    ax2.set_yscale('log', base=2)
+    ax2.set_xlim(-0.5, len(vals) - 0.5)
+    ax2.set_ylim(0.25, 4)
     ax2.set_xticks(range(len(vals)))
     ax2.set_xticklabels(labels, rotation=30, ha='right')
-    ax2.set_title('Memory and start-up')
+    ax2.set_title('Memory and start-up (medians)')
+    ax2.grid(axis='y', alpha=0.3)
+    from matplotlib.ticker import FuncFormatter
+    for a in (ax, ax2):
+        a.yaxis.set_major_formatter(FuncFormatter(lambda v, _: '%g' % v))
     fig.suptitle('php-pool / php-fpm 8.2 (below 1 is better for latency, CPU, memory; above 1 '
                  'for req/s)')
     fig.tight_layout()
@@ -884,6 +916,9 @@ def machine_info(pool_bin):
         'nginx': first([NGINX_BIN, '-v']), 'wrk': first([WRK_BIN, '-v']), 'commit': commit,
         'loadavg': open('/proc/loadavg').read().split()[:3],
     }
+
+
+NOTES_MARKER = '<!-- notes: kept when bench.py rewrites this file -->'
 
 
 def write_results_md(path, rows, info, args, table, lines, have_plot):
@@ -928,6 +963,14 @@ def write_results_md(path, rows, info, args, table, lines, have_plot):
     if have_plot:
         md += ['', '![ratios](results.png)']
     md += ['', '## Machine-readable', '', '```'] + lines + ['```', '']
+    # A hand-written part below the marker survives the next run.
+    try:
+        with open(path) as f:
+            old = f.read()
+        if NOTES_MARKER in old:
+            md += [old[old.index(NOTES_MARKER):].rstrip('\n'), '']
+    except OSError:
+        pass
     with open(path, 'w') as f:
         f.write('\n'.join(md))
 
@@ -951,7 +994,13 @@ def main():
     ap.add_argument('--no-write', action='store_true',
                     help='print only; do not write bench/RESULTS.md and bench/results.png')
     ap.add_argument('--keep-tmp', action='store_true')
+    ap.add_argument('--replot', metavar='FILE',
+                    help='only redraw bench/results.png from the BENCH lines saved in FILE')
     args = ap.parse_args()
+    if args.replot:
+        rows = rows_from_bench_lines(args.replot)
+        plot(rows, os.path.join(HERE, 'results.png'))
+        return
     if args.quick:
         args.rounds, args.duration, args.warmup = 1, 3, 1
         args.skip = args.skip + ',startup,socket,ondemand,reload'
