@@ -32,7 +32,10 @@ SCRIPTS = {
     'hello': ('/hello.php', ''),
     'page': ('/page.php', 'name=bench&items=12'),
     'cpu': ('/cpu.php', ''),
+    'app': ('/app/product/17', ''),  # bench/app/index.php, with a session cookie
+    'post': ('/post.php', ''),  # a 64 KB body, as bench.py's post.lua sends
 }
+POST_BODY = b'0123456789abcdef' * 4096
 
 
 class Client:
@@ -40,10 +43,22 @@ class Client:
 
     def __init__(self, sock_path, script):
         uri, query = SCRIPTS[script]
-        params = bench.nginx_params(os.path.join(bench.WWW, uri.lstrip('/')), uri, query)
+        if script == 'app':
+            params = bench.nginx_params(os.path.join(bench.APP, 'index.php'), uri, query)
+            params[b'SCRIPT_NAME'] = b'/app/index.php'
+            params[b'HTTP_COOKIE'] = b'PHPSESSID=benchprofile0000000000000001'
+        else:
+            params = bench.nginx_params(os.path.join(bench.WWW, uri.lstrip('/')), uri, query)
+        stdin = b''
+        if script == 'post':
+            params[b'REQUEST_METHOD'] = b'POST'
+            params[b'CONTENT_TYPE'] = b'application/octet-stream'
+            params[b'CONTENT_LENGTH'] = str(len(POST_BODY)).encode()
+            for off in range(0, len(POST_BODY), 32768):  # nginx sends 32 KB records
+                stdin += bench._record(5, 1, POST_BODY[off:off + 32768])
         body = b''.join(bench._nv(k, v) for k, v in params.items())
         self.msg = (bench._record(1, 1, struct.pack('!HB5x', 1, 0)) + bench._record(4, 1, body)
-                    + bench._record(4, 1) + bench._record(5, 1))
+                    + bench._record(4, 1) + stdin + bench._record(5, 1))
         self.path = sock_path
 
     def one(self):
@@ -174,7 +189,7 @@ def do_callgrind(args, tmp, ini):
         b = start(kind, tmp, ini, args.pool_bin, wrapper, seccomp='off')
         try:
             c = Client(b.socket, args.script)
-            c.run(50)
+            c.run(args.warmup)
             w = the_worker(b)
             subprocess.run(['callgrind_control', '-z', str(w)], check=True,
                            stdout=subprocess.DEVNULL)
@@ -215,6 +230,7 @@ def main():
     ap.add_argument('--repeat', type=int, default=2, help='cpu: runs per backend')
     ap.add_argument('--seccomp', default=None,
                     help='php-pool: sandbox.seccomp for cpu/strace (default: the pool default)')
+    ap.add_argument('--warmup', type=int, default=50, help='callgrind: requests before counting')
     ap.add_argument('--top', type=int, default=30, help='callgrind: functions listed')
     ap.add_argument('--out', default=os.path.join(tempfile.gettempdir(), 'php-pool-callgrind'))
     ap.add_argument('--pool-bin', default=os.environ.get('PHP_POOL_BIN',
