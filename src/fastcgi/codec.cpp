@@ -211,7 +211,12 @@ bool ServerDecoder::feed(std::span<const uint8_t> bytes, std::vector<Event>& eve
             consume_params(std::string_view(chunk, take));
             break;
           case Action::Stdin:
-            stdin_buf_.append(chunk, take);
+            if (!stdin_views_) {
+              stdin_buf_.append(chunk, take);
+            } else if (take > 0) {
+              events.push_back(make_event(Event::Kind::Stdin, record_.request_id));
+              events.back().view = std::string_view(chunk, take);
+            }
             break;
           case Action::Ignore:
           case Action::UnknownType:
@@ -299,7 +304,7 @@ bool ServerDecoder::start_record() {
                     " after the end of its STDIN stream");
       }
       stdin_buf_.clear();
-      stdin_buf_.reserve(h.content_length);
+      if (!stdin_views_) stdin_buf_.reserve(h.content_length);
       action_ = Action::Stdin;
       return true;
     case RecordType::Data:  // the FILTER role's stream: a RESPONDER has no use for it
@@ -346,7 +351,7 @@ bool ServerDecoder::finish_record(std::vector<Event>& events, std::string& repli
       if (record_.content_length == 0) {
         req_state_ = ReqState::StdinDone;
         events.push_back(make_event(Event::Kind::StdinEnd, id));
-      } else {
+      } else if (!stdin_views_) {  // with views, the content went out as it came
         events.push_back(make_event(Event::Kind::Stdin, id));
         events.back().data = std::move(stdin_buf_);
         stdin_buf_ = std::string();

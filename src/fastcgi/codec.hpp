@@ -76,6 +76,9 @@ struct Event {
   bool keep_conn = false;
   Params params;
   std::string data;
+  // Stdin with ServerDecoder::set_stdin_views(true): the chunk, pointing into the bytes given to
+  // feed() (data stays empty). Valid as long as those bytes are.
+  std::string_view view;
 };
 
 struct Limits {
@@ -117,6 +120,10 @@ class ServerDecoder {
   // A pair every Params event starts with, before the peer's (php-fpm's FCGI_ROLE). None by
   // default.
   void set_first_param(std::string name, std::string value);
+  // STDIN content is not copied: each piece of a record that a feed() holds becomes a Stdin
+  // event whose `view` points into the fed bytes (a record may come as several events). For a
+  // caller that consumes the events before it reuses its input buffer. Off by default.
+  void set_stdin_views(bool on) { stdin_views_ = on; }
 
  private:
   // Where the decoder is inside the record stream.
@@ -167,6 +174,7 @@ class ServerDecoder {
   Params params_;
   size_t params_used_ = 0;
   std::optional<Param> first_param_;
+  bool stdin_views_ = false;
   std::string params_carry_;
   size_t params_bytes_ = 0;
 };

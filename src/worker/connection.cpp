@@ -18,9 +18,11 @@ constexpr size_t kFlushThreshold = 65536;  // STDOUT bytes buffered before a wri
 }  // namespace
 
 Connection::Connection(int fd, fastcgi::Limits limits, unsigned max_conns)
-    : fd_(fd), decoder_(limits, max_conns, max_conns) {
+    : fd_(fd), decoder_(limits, max_conns, max_conns), in_(new char[kReadSize]) {
   // php-fpm puts the role first in the CGI environment ($_SERVER['FCGI_ROLE']).
   decoder_.set_first_param("FCGI_ROLE", "RESPONDER");
+  // STDIN chunks stay in in_ until PHP reads them: a body is copied once, into PHP's buffer.
+  decoder_.set_stdin_views(true);
 }
 
 Connection::~Connection() {
@@ -47,7 +49,7 @@ void Connection::open(int fd) {
   clear_keeping(replies_);
   clear_keeping(out_);
   clear_keeping(stdout_buf_);
-  clear_keeping(body_);
+  body_ = {};
   body_off_ = 0;
   id_ = 0;
   keep_conn_ = stdin_ended_ = finished_ = broken_ = aborted_ = false;
@@ -67,9 +69,10 @@ bool Connection::fill(int timeout_ms) {
       return false;
     }
   }
-  char buf[kReadSize];
+  // Only once every event of the previous read is consumed: STDIN events point into in_.
+  char* buf = in_.get();
   ssize_t n;
-  do n = ::read(fd_, buf, sizeof buf);
+  do n = ::read(fd_, buf, kReadSize);
   while (n < 0 && errno == EINTR);
   if (n <= 0) {
     broken_ = true;
@@ -96,7 +99,7 @@ bool Connection::read_request(fastcgi::Params& params, int read_timeout_ms) {
   stdin_ended_ = false;
   finished_ = false;
   aborted_ = false;
-  body_.clear();
+  body_ = {};
   body_off_ = 0;
   for (;;) {
     while (next_event_ < events_.size()) {
@@ -128,12 +131,12 @@ size_t Connection::read_body(char* buf, size_t len) {
   using Kind = fastcgi::Event::Kind;
   if (finished_) return 0;  // after fastcgi_finish_request() the body is no longer ours
   while (body_off_ == body_.size()) {
-    body_.clear();
+    body_ = {};
     body_off_ = 0;
     if (stdin_ended_ || aborted_) return 0;
     if (next_event_ < events_.size()) {
       fastcgi::Event& e = events_[next_event_++];
-      if (e.kind == Kind::Stdin) body_ = std::move(e.data);
+      if (e.kind == Kind::Stdin) body_ = e.view;
       else if (e.kind == Kind::StdinEnd) stdin_ended_ = true;
       else if (e.kind == Kind::Abort) aborted_ = true;
       continue;

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fastcgi/codec.hpp"
@@ -64,7 +66,9 @@ class Connection : public sapi::RequestIo {
   std::string replies_;
   std::string out_;         // framed records waiting to be written
   std::string stdout_buf_;  // STDOUT bytes not yet framed
-  std::string body_;        // STDIN bytes received, not yet read by PHP
+  // What the last read() got; the STDIN events point into it.
+  std::unique_ptr<char[]> in_;
+  std::string_view body_;  // STDIN bytes received (in in_), not yet read by PHP
   size_t body_off_ = 0;
   uint16_t id_ = 0;
   bool keep_conn_ = false;

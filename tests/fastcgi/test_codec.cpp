@@ -965,5 +965,77 @@ TEST(DecoderReuse, ResetStartsANewConnection) {
   EXPECT_EQ(Describe(events), "Begin(7,keep)\nParams(7)\nStdinEnd(7)\n");
 }
 
+// ---------------------------------------------------------------------------------------------
+// ServerDecoder: STDIN as views into the fed bytes (what a worker does, to copy a body once)
+
+// Feeds each segment (one request) in chunks through one reused buffer, consuming the events
+// after each feed as a worker does; Stdin pieces are joined per request. The text matches
+// Describe() with whole Stdin records joined the same way.
+std::string FeedViews(const std::vector<std::string>& segments, size_t chunk, bool views) {
+  ServerDecoder d;
+  d.set_stdin_views(views);
+  std::vector<Event> events;
+  std::string replies, out, body;
+  std::string buffer(chunk, '\0');
+  auto flush_body = [&](uint16_t id) {
+    if (!body.empty()) out += "Stdin(" + std::to_string(id) + "," + body + ")\n";
+    body.clear();
+  };
+  for (const std::string& in : segments) {
+    for (size_t pos = 0; pos < in.size(); pos += chunk) {
+      const size_t n = std::min(chunk, in.size() - pos);
+      buffer.replace(0, n, in, pos, n);  // the previous chunk's bytes are gone
+      events.clear();
+      EXPECT_TRUE(d.feed(std::string_view(buffer.data(), n), events, replies)) << d.error();
+      for (const Event& e : events) {
+        if (e.kind == Event::Kind::Stdin) {
+          if (views) {
+            EXPECT_TRUE(e.data.empty());
+            EXPECT_TRUE(e.view.data() >= buffer.data() &&
+                        e.view.data() + e.view.size() <= buffer.data() + n);
+            body += e.view;
+          } else {
+            EXPECT_TRUE(e.view.empty());
+            body += e.data;
+          }
+          continue;
+        }
+        flush_body(e.request_id);
+        out += Describe({e});
+      }
+    }
+    flush_body(d.current_request());
+    d.request_done();
+  }
+  return out;
+}
+
+TEST(DecoderViews, SameBodiesHoweverSplit) {
+  std::vector<std::string> segments;
+  for (int id : {1, 2}) {
+    std::string in;
+    append_begin_request(in, static_cast<uint16_t>(id), Role::Responder, true);
+    append_params(in, static_cast<uint16_t>(id), {{"CONTENT_LENGTH", "140000"}});
+    std::string body(140000, '\0');
+    for (size_t i = 0; i < body.size(); i++) body[i] = static_cast<char>('a' + (i * 7 + id) % 26);
+    append_stream(in, RecordType::Stdin, static_cast<uint16_t>(id), body);
+    append_stream_end(in, RecordType::Stdin, static_cast<uint16_t>(id));
+    segments.push_back(in);
+  }
+  const std::string expected = FeedViews(segments, 1 << 20, false);
+  ASSERT_NE(expected.find("StdinEnd(2)"), std::string::npos);
+  for (size_t chunk : {size_t{1}, size_t{7}, size_t{8}, size_t{4096}, size_t{65536}}) {
+    EXPECT_TRUE(FeedViews(segments, chunk, true) == expected) << "views, chunk " << chunk;
+    EXPECT_TRUE(FeedViews(segments, chunk, false) == expected) << "copies, chunk " << chunk;
+  }
+}
+
+TEST(DecoderViews, PaddingAndAbortAreNotBody) {
+  const std::string in = Begin(1) + R(4, 1, "") + R(5, 1, "abc", 5) + R(5, 1, "de", 6) +
+                         R(2, 1, "") + R(5, 1, "late");
+  for (size_t chunk : {size_t{1}, size_t{3}, in.size()})
+    EXPECT_EQ(FeedViews({in}, chunk, true), "Begin(1,keep)\nParams(1)\nStdin(1,abcde)\nAbort(1)\n");
+}
+
 }  // namespace
 }  // namespace php_pool::fastcgi
