@@ -7,8 +7,10 @@ systemd and php-pool promise each other (DESIGN.md "systemd", "Signals"). Each c
 PASS/FAIL lines to /out/results.txt; the container exits with the number of failures
 (`systemctl exit`), which is systemd-nspawn's exit status.
 
-Layout inside: the build directory at /opt/php-pool-build, the source tree at its host path
-(read-only; php-pool finds its seccomp policies there), /out for results.
+Layout inside: the build directory at /opt/php-pool-build, the source tree at
+/opt/php-pool-src (both read-only), /out for results. The uninstalled binary would look for
+its seccomp policies in the source tree at its host path: the pools name the shipped default
+policy by its path instead (a copy in /etc/php-pool/seccomp).
 """
 
 import json
@@ -45,6 +47,8 @@ listen = /run/php/ignored-{site}.sock
 pm = static
 pm.max_children = 3
 catch_workers_output = yes
+; the shipped `default` policy (policy/seccomp/default.policy), by path: see the docstring
+sandbox.seccomp = {etc}/seccomp/default.policy
 ; the slowlog reads a worker's PHP stack (process_vm_readv, CAP_SYS_PTRACE) under the sandbox
 request_slowlog_timeout = 1s
 slowlog = /var/log/php-pool/{site}.slow.log
@@ -57,6 +61,9 @@ DROPIN = '''\
 WatchdogSec=2s
 LimitCORE=0
 Environment=PHPRC={etc}/php-{site}.ini
+# The uninstalled binary finds the seccomp policies in the source tree; a checkout under /tmp
+# would be hidden by the unit's PrivateTmp=yes without this bind.
+BindReadOnlyPaths={src}
 '''
 
 results = []
@@ -109,8 +116,15 @@ def probe(site, query='ini=precision,default_socket_timeout', timeout=30):
     return json.loads(body)
 
 
+def main_pid(site):
+    pid = int(show('php-pool@%s.service' % site, 'MainPID'))
+    if pid <= 0:  # never os.kill(0, ...): that is this very process group
+        raise AssertionError('php-pool@%s.service has no main process' % site)
+    return pid
+
+
 def workers(site):
-    main = int(show('php-pool@%s.service' % site, 'MainPID'))
+    main = main_pid(site)
     out = []
     for name in os.listdir('/proc'):
         if name.isdigit():
@@ -126,7 +140,7 @@ def workers(site):
 
 def write_pool(site, precision):
     with open('%s/conf.d/%s.conf' % (ETC, site), 'w') as f:
-        f.write(POOL.format(site=site, precision=precision))
+        f.write(POOL.format(site=site, precision=precision, etc=ETC))
 
 
 def write_php_ini(site, timeout):
@@ -238,13 +252,14 @@ def install():
             if name.endswith('.conf'):
                 shutil.copy(os.path.join(policy, name), '/etc/dbus-1/system.d/')
     os.makedirs(ETC + '/conf.d', exist_ok=True)
+    shutil.copytree(os.path.join(SRC, 'policy', 'seccomp'), ETC + '/seccomp')
     for site in SITES:
         write_pool(site, 11)
         write_php_ini(site, 31)
         d = os.path.join(UNITS, 'php-pool@%s.service.d' % site)
         os.makedirs(d, exist_ok=True)
         with open(os.path.join(d, 'test.conf'), 'w') as f:
-            f.write(DROPIN.format(etc=ETC, site=site))
+            f.write(DROPIN.format(etc=ETC, site=site, src=SRC))
     shutil.copytree(os.path.join(SRC, 'tests', 'systemd', 'www'), WWW)
     run('systemctl', 'daemon-reload')
     run('systemctl', 'try-restart', 'dbus.service', check=False)  # policy, if already running
@@ -428,7 +443,7 @@ def concurrent_probes(site, n):
 @check
 def killed_manager_restarts_and_queued_connections_are_served():
     unit = 'php-pool@site.service'
-    main = show(unit, 'MainPID')
+    main = str(main_pid('site'))
     restarts = int(show(unit, 'NRestarts'))
     old = workers('site') + [int(main)]
     os.kill(int(main), 9)
@@ -453,7 +468,7 @@ def killed_manager_restarts_and_queued_connections_are_served():
 @check
 def stopped_manager_is_killed_by_the_watchdog():
     unit = 'php-pool@site.service'
-    main = int(show(unit, 'MainPID'))
+    main = main_pid('site')
     restarts = int(show(unit, 'NRestarts'))
     t0 = time.monotonic()
     os.kill(main, 19)  # SIGSTOP

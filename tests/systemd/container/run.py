@@ -60,16 +60,17 @@ def main():
     os.chmod(work, 0o755)
     unit = os.path.join(work, 'php-pool-test.service')
     with open(os.path.join(HERE, 'php-pool-test.service')) as f:
-        text = f.read().replace('@CHECKS@', os.path.join(HERE, 'checks.py'))
+        text = f.read().replace('@CHECKS@',
+                                '/opt/php-pool-src/tests/systemd/container/checks.py')
     with open(unit, 'w') as f:
         f.write(text)
 
     argv = [NSPAWN, '--quiet', '--register=no', '--keep-unit', '--console=passive',
             '--private-network', '-D', '/', '--volatile=yes',
             '--bind-ro=%s:/opt/php-pool-build' % build,
-            # the source tree at its own path: checks.py, the probe script, units/, policy/,
-            # and the seccomp policies the uninstalled binary looks up there
-            '--bind-ro=%s' % SRC,
+            # the source tree: checks.py, the probe script, units/, policy/ (not at its own
+            # path: under /tmp it would be hidden by the container's own /tmp)
+            '--bind-ro=%s:/opt/php-pool-src' % SRC,
             '--bind=%s:/out' % out,
             # /etc is an empty tmpfs: users (www-data, messagebus) and PHP's php.ini/conf.d
             '--bind-ro=/etc/passwd', '--bind-ro=/etc/group', '--bind-ro=/etc/php',
