@@ -845,7 +845,12 @@ class FcgiConnection:
     """A FastCGI connection; several requests may use it when keep_conn=True."""
 
     def __init__(self, sock_path, timeout=30):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        # a unix socket path, or (host, port) for TCP
+        if isinstance(sock_path, tuple):
+            family = socket.AF_INET6 if ':' in sock_path[0] else socket.AF_INET
+            self.sock = socket.socket(family, socket.SOCK_STREAM)
+        else:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
         self.sock.connect(sock_path)
 
