@@ -25,6 +25,7 @@ chmod -R a+rX "$run"
 
 cat > "$run/nginx.conf" <<NGINX
 daemon on;
+user www-data;
 pid $run/nginx.pid;
 error_log $run/nginx-error.log;
 worker_processes 1;
@@ -38,10 +39,10 @@ http {
     root $run/www;
     index index.php;
     location / { try_files \$uri \$uri/ /index.php\$is_args\$args; }
-    location ~ ^/(status|ping)$ { include fastcgi_params; fastcgi_param SCRIPT_NAME \$uri; fastcgi_pass unix:/run/php-pool/demo.sock; }
+    location ~ ^/(status|ping)$ { include /etc/nginx/fastcgi_params; fastcgi_param SCRIPT_NAME \$uri; fastcgi_pass unix:/run/php-pool/demo.sock; }
     location ~ [^/]\.php(/|$) {
       fastcgi_split_path_info ^(.+?\.php)(/.*)$;
-      include fastcgi_params;
+      include /etc/nginx/fastcgi_params;
       fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
       fastcgi_param PATH_INFO \$fastcgi_path_info;
       fastcgi_pass unix:/run/php-pool/demo.sock;
