@@ -17,12 +17,20 @@ int main(int argc, char** argv) {
   }
   const cli::Options& o = *parsed.options;
   switch (o.command) {
-    case cli::Command::Help: fputs(cli::help_text().c_str(), stdout); return 0;
-    case cli::Command::Version: printf("%s\n", cli::version_text().c_str()); return 0;
-    case cli::Command::Test: return cli::run_config_test(o);
-    case cli::Command::Reload: return dbus::client_reload(o.target);
-    case cli::Command::Status: return dbus::client_status(o.target, o.status_format);
-    case cli::Command::Run: break;
+    case cli::Command::Help:
+      fputs(cli::help_text().c_str(), stdout);
+      return 0;
+    case cli::Command::Version:
+      printf("%s\n", cli::version_text().c_str());
+      return 0;
+    case cli::Command::Test:
+      return cli::run_config_test(o);
+    case cli::Command::Reload:
+      return dbus::client_reload(o.target);
+    case cli::Command::Status:
+      return dbus::client_status(o.target, o.status_format);
+    case cli::Command::Run:
+      break;
   }
   manager::Options mo;
   mo.config_file = o.config_file;

@@ -5,13 +5,13 @@
 #include <systemd/sd-journal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <algorithm>
 
 namespace php_pool::log {
 namespace {
@@ -25,22 +25,32 @@ size_t g_limit = 1024;
 
 const char* level_name(Level l) {
   switch (l) {
-    case Level::Debug: return "DEBUG";
-    case Level::Notice: return "NOTICE";
-    case Level::Warning: return "WARNING";
-    case Level::Error: return "ERROR";
-    case Level::Alert: return "ALERT";
+    case Level::Debug:
+      return "DEBUG";
+    case Level::Notice:
+      return "NOTICE";
+    case Level::Warning:
+      return "WARNING";
+    case Level::Error:
+      return "ERROR";
+    case Level::Alert:
+      return "ALERT";
   }
   return "?";
 }
 
 int syslog_priority(Level l) {
   switch (l) {
-    case Level::Debug: return 7;
-    case Level::Notice: return 5;
-    case Level::Warning: return 4;
-    case Level::Error: return 3;
-    case Level::Alert: return 1;
+    case Level::Debug:
+      return 7;
+    case Level::Notice:
+      return 5;
+    case Level::Warning:
+      return 4;
+    case Level::Error:
+      return 3;
+    case Level::Alert:
+      return 1;
   }
   return 6;
 }
@@ -66,12 +76,18 @@ void setup(const std::string& pool, Level min_level) {
 }
 
 bool parse_level(const std::string& t, Level& out) {
-  if (t == "debug") out = Level::Debug;
-  else if (t == "notice") out = Level::Notice;
-  else if (t == "warning") out = Level::Warning;
-  else if (t == "error") out = Level::Error;
-  else if (t == "alert") out = Level::Alert;
-  else return false;
+  if (t == "debug")
+    out = Level::Debug;
+  else if (t == "notice")
+    out = Level::Notice;
+  else if (t == "warning")
+    out = Level::Warning;
+  else if (t == "error")
+    out = Level::Error;
+  else if (t == "alert")
+    out = Level::Alert;
+  else
+    return false;
   return true;
 }
 
@@ -122,9 +138,9 @@ void write(Level level, const Fields& f, const char* fmt, ...) {
 
   if (g_path.empty() && stderr_is_journal()) {
     int r = sd_journal_send("MESSAGE=[pool %s] %s", g_pool.c_str(), msg, "PRIORITY=%d",
-                    syslog_priority(level), "POOL=%s", g_pool.c_str(), "WORKER_PID=%d",
-                    f.worker_pid ? f.worker_pid : 0, "SCRIPT=%s", f.script ? f.script : "",
-                    "REQUEST_URI=%s", f.request_uri ? f.request_uri : "", nullptr);
+                            syslog_priority(level), "POOL=%s", g_pool.c_str(), "WORKER_PID=%d",
+                            f.worker_pid ? f.worker_pid : 0, "SCRIPT=%s", f.script ? f.script : "",
+                            "REQUEST_URI=%s", f.request_uri ? f.request_uri : "", nullptr);
     // In a chroot the journal socket is out of reach: the stream on fd 2 still is.
     if (r >= 0) return;
   }

@@ -33,8 +33,7 @@ std::vector<std::string> mapped_files() {
         path.rfind("/SYSV", 0) == 0)
       continue;
     struct stat st;
-    if (!seen.insert(path).second || stat(path.c_str(), &st) < 0 || !S_ISREG(st.st_mode))
-      continue;
+    if (!seen.insert(path).second || stat(path.c_str(), &st) < 0 || !S_ISREG(st.st_mode)) continue;
     out.push_back(path);
   }
   return out;

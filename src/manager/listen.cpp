@@ -1,12 +1,12 @@
 #include "manager/listen.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
-#include <fcntl.h>
-#include <grp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pwd.h>
@@ -73,15 +73,19 @@ bool bind_unix(const config::PoolConfig& pool, const std::string& path, ListenSe
   std::string owner = pool.listen_owner.empty() ? pool.user : pool.listen_owner;
   std::string group = pool.listen_group.empty() ? pool.group : pool.listen_group;
   if (!owner.empty() && geteuid() == 0) {
-    if (passwd* pw = getpwnam(owner.c_str())) uid = pw->pw_uid;
-    else log::write(log::Level::Warning, {}, "listen.owner: no user '%s'", owner.c_str());
+    if (passwd* pw = getpwnam(owner.c_str()))
+      uid = pw->pw_uid;
+    else
+      log::write(log::Level::Warning, {}, "listen.owner: no user '%s'", owner.c_str());
   }
   if (!group.empty() && geteuid() == 0) {
-    if (struct group* gr = getgrnam(group.c_str())) gid = gr->gr_gid;
-    else log::write(log::Level::Warning, {}, "listen.group: no group '%s'", group.c_str());
+    if (struct group* gr = getgrnam(group.c_str()))
+      gid = gr->gr_gid;
+    else
+      log::write(log::Level::Warning, {}, "listen.group: no group '%s'", group.c_str());
   }
-  if (chmod(path.c_str(), mode) < 0 || ((uid != uid_t(-1) || gid != gid_t(-1)) &&
-                                        chown(path.c_str(), uid, gid) < 0)) {
+  if (chmod(path.c_str(), mode) < 0 ||
+      ((uid != uid_t(-1) || gid != gid_t(-1)) && chown(path.c_str(), uid, gid) < 0)) {
     error = "cannot set owner/mode of '" + path + "': " + strerror(errno);
     close(fd);
     return false;

@@ -1,12 +1,12 @@
 #include "manager/manager.hpp"
 
+#include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <poll.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -41,10 +41,14 @@ const char* signal_name(int sig) {
 
 const char* to_string(State s) {
   switch (s) {
-    case State::Starting: return "starting";
-    case State::Running: return "running";
-    case State::Reloading: return "reloading";
-    case State::Stopping: return "stopping";
+    case State::Starting:
+      return "starting";
+    case State::Running:
+      return "running";
+    case State::Reloading:
+      return "reloading";
+    case State::Stopping:
+      return "stopping";
   }
   return "?";
 }
@@ -66,8 +70,7 @@ bool Manager::load_config(config::Config& out, config::PoolConfig& pool, std::st
   lo.prefix = options_.prefix;
   config::LoadResult r = config::load(options_.config_file, lo);
   if (!r.config) {
-    for (size_t i = 0; i < r.errors.size(); i++)
-      error += (i ? "\n" : "") + r.errors[i].format();
+    for (size_t i = 0; i < r.errors.size(); i++) error += (i ? "\n" : "") + r.errors[i].format();
     return false;
   }
   const config::PoolConfig* p = config::select_pool(*r.config, options_.pool, error);
@@ -203,9 +206,14 @@ int Manager::run() {
                pool_.pm_max_children);
   }
   switch (pool_.pm) {
-    case config::PmStyle::Static: spawn_to(pool_.pm_max_children); break;
-    case config::PmStyle::Dynamic: spawn_to(pool_.pm_start_servers); break;
-    case config::PmStyle::Ondemand: break;
+    case config::PmStyle::Static:
+      spawn_to(pool_.pm_max_children);
+      break;
+    case config::PmStyle::Dynamic:
+      spawn_to(pool_.pm_start_servers);
+      break;
+    case config::PmStyle::Ondemand:
+      break;
   }
   check_ready();
 
@@ -266,8 +274,8 @@ bool Manager::spawn() {
   if (pid == 0) {
     output->attach_child();
     board_->slot(slot).pid.store(getpid());
-    worker::WorkerSetup ws{&pool_, listen_.listeners, board_.get(), slot, options_.allow_root,
-                           identity_};
+    worker::WorkerSetup ws{&pool_, listen_.listeners,   board_.get(),
+                           slot,   options_.allow_root, identity_};
     worker::run(ws);
   }
   board_->slot(slot).pid.store(pid);
@@ -410,8 +418,10 @@ void Manager::on_child_exit(pid_t pid, const siginfo_t* si) {
     }
   }
   if (c.generation != generation_) return;
-  if (pool_.pm == config::PmStyle::Static) spawn_to(pool_.pm_max_children);
-  else if (pool_.pm == config::PmStyle::Dynamic) maintain();
+  if (pool_.pm == config::PmStyle::Static)
+    spawn_to(pool_.pm_max_children);
+  else if (pool_.pm == config::PmStyle::Dynamic)
+    maintain();
 }
 
 // --- process manager --------------------------------------------------------------------
@@ -488,12 +498,13 @@ void Manager::maintain() {
     for (int i = 0; i < want; i++)
       if (!spawn()) break;
     if (spawn_rate_ >= 8)
-      log::write(log::Level::Warning, {},
-                 "seems busy (you may need to increase pm.start_servers, or pm.min/max_spare_servers), "
-                 "spawning %d children, there are %u idle, and %u total children",
-                 want, idle, total);
-    if (spawn_rate_ < pool_.pm_max_spawn_rate) spawn_rate_ = std::min(spawn_rate_ * 2,
-                                                                      pool_.pm_max_spawn_rate);
+      log::write(
+          log::Level::Warning, {},
+          "seems busy (you may need to increase pm.start_servers, or pm.min/max_spare_servers), "
+          "spawning %d children, there are %u idle, and %u total children",
+          want, idle, total);
+    if (spawn_rate_ < pool_.pm_max_spawn_rate)
+      spawn_rate_ = std::min(spawn_rate_ * 2, pool_.pm_max_spawn_rate);
     return;
   }
   warned_max_children_ = false;
@@ -512,8 +523,10 @@ void Manager::ondemand_spawn() {
   unsigned waiting = 0;
   for (auto& l : listen_.listeners) {
     unsigned cur = 0, max = 0;
-    if (listen_queue(l.fd, cur, max)) waiting += cur;
-    else waiting += 1;  // unknown: assume the one that woke us
+    if (listen_queue(l.fd, cur, max))
+      waiting += cur;
+    else
+      waiting += 1;  // unknown: assume the one that woke us
   }
   unsigned ready = idle_count(true);
   if (waiting <= ready) return;
@@ -682,8 +695,10 @@ PoolStatus Manager::status() const {
     if (ch.generation != generation_) continue;
     s.total++;
     Stage st = board_->slot(ch.slot).stage.load();
-    if (st == Stage::Idle || st == Stage::Starting) s.idle++;
-    else s.active++;
+    if (st == Stage::Idle || st == Stage::Starting)
+      s.idle++;
+    else
+      s.active++;
   }
   s.max_active = std::max<unsigned>(c.max_active_processes.load(), s.active);
   s.max_children_reached = c.max_children_reached.load();
@@ -697,8 +712,8 @@ void Manager::send_status() {
   if (interval == 0 || now - last_status_us_ < interval) return;
   PoolStatus s = status();
   static uint64_t last_accepted = 0, last_time = 0;
-  double rate = last_time ? double(s.accepted_conn - last_accepted) * kSecond / double(now - last_time)
-                          : 0.0;
+  double rate =
+      last_time ? double(s.accepted_conn - last_accepted) * kSecond / double(now - last_time) : 0.0;
   last_accepted = s.accepted_conn;
   last_time = now;
   last_status_us_ = now;
@@ -755,8 +770,8 @@ void Manager::begin_stop(bool graceful) {
   }
   stop_deadline_us_ = now_monotonic_us() + drain_bound_us();
   if (!stop_timer_)
-    sd_event_add_time_relative(event_, &stop_timer_, CLOCK_MONOTONIC, 200000, 10000,
-                               on_stop_tick, this);
+    sd_event_add_time_relative(event_, &stop_timer_, CLOCK_MONOTONIC, 200000, 10000, on_stop_tick,
+                               this);
   sd_event_source_set_enabled(stop_timer_, SD_EVENT_ON);
 }
 
@@ -786,8 +801,7 @@ void Manager::reload(std::function<void(const std::string& error)> done) {
   config::Config cfg;
   config::PoolConfig pool;
   std::string error;
-  if (!load_config(cfg, pool, error) ||
-      !sandbox::prepare(pool, options_.allow_root, error)) {
+  if (!load_config(cfg, pool, error) || !sandbox::prepare(pool, options_.allow_root, error)) {
     log::write(log::Level::Error, {}, "reload refused, the running configuration stays: %s",
                error.c_str());
     state_ = previous == State::Reloading ? State::Running : previous;
@@ -809,8 +823,8 @@ void Manager::reload(std::function<void(const std::string& error)> done) {
   config_ = std::move(cfg);
   pool_ = std::move(pool);
   if (done) reload_waiters_.push_back(std::move(done));
-  log::write(log::Level::Notice, {}, "reloaded: pm %s, max_children %d", config::to_string(pool_.pm),
-             pool_.pm_max_children);
+  log::write(log::Level::Notice, {}, "reloaded: pm %s, max_children %d",
+             config::to_string(pool_.pm), pool_.pm_max_children);
   start_generation();
 }
 
@@ -820,9 +834,14 @@ void Manager::start_generation() {
   generation_++;
   spawn_rate_ = 1;
   switch (pool_.pm) {
-    case config::PmStyle::Static: spawn_to(pool_.pm_max_children); break;
-    case config::PmStyle::Dynamic: spawn_to(pool_.pm_start_servers); break;
-    case config::PmStyle::Ondemand: break;
+    case config::PmStyle::Static:
+      spawn_to(pool_.pm_max_children);
+      break;
+    case config::PmStyle::Dynamic:
+      spawn_to(pool_.pm_start_servers);
+      break;
+    case config::PmStyle::Ondemand:
+      break;
   }
   check_ready();
 }
@@ -897,14 +916,14 @@ void Manager::adopt_workers(const systemd::Handover& handover) {
   for (size_t i = 0; i < handover.workers.size(); i++) {
     pid_t pid = handover.workers[i];
     // CLOCK_MONOTONIC is the machine's: the previous image's start times stay valid.
-    uint64_t started = i < handover.started_us.size() && handover.started_us[i]
-                           ? handover.started_us[i] : now;
+    uint64_t started =
+        i < handover.started_us.size() && handover.started_us[i] ? handover.started_us[i] : now;
     sd_event_source* src = nullptr;
     int r = sd_event_add_child(event_, &src, pid, WEXITED, on_child, this);
     if (r < 0) {
       // Not our child (any more): nothing to reap or to wait for.
-      log::write(log::Level::Warning, {}, "cannot watch worker %d of the previous engine: %s",
-                 pid, strerror(-r));
+      log::write(log::Level::Warning, {}, "cannot watch worker %d of the previous engine: %s", pid,
+                 strerror(-r));
       continue;
     }
     int slot = board_->claim(pid, handover.generation);  // sized for them in run()
@@ -922,8 +941,8 @@ void Manager::adopt_workers(const systemd::Handover& handover) {
   log::write(log::Level::Notice, {},
              "php-pool %s: pool '%s' re-executed with a fresh PHP engine (pm %s, max_children "
              "%d); %zu worker(s) of the previous engine leave once new ones are ready",
-             sapi::kSapiName, identity_.c_str(), config::to_string(pool_.pm),
-             pool_.pm_max_children, children_.size());
+             sapi::kSapiName, identity_.c_str(), config::to_string(pool_.pm), pool_.pm_max_children,
+             children_.size());
 }
 
 }  // namespace php_pool::manager

@@ -136,8 +136,8 @@ class Manager {
   int exit_code_ = 0;
   std::unique_ptr<dbus::Service> bus_;  // the D-Bus object (src/dbus); never needed to serve
   systemd::Watchdog watchdog_;
-  EngineFiles engine_files_;         // what a reload compares to decide on a fresh engine
-  std::vector<std::string> argv_;    // for the re-exec
+  EngineFiles engine_files_;       // what a reload compares to decide on a fresh engine
+  std::vector<std::string> argv_;  // for the re-exec
 };
 
 }  // namespace php_pool::manager

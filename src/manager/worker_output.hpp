@@ -3,8 +3,8 @@
 // Without it, a worker's stdout/stderr go to /dev/null (php-fpm's behaviour).
 #pragma once
 
-#include <systemd/sd-event.h>
 #include <sys/types.h>
+#include <systemd/sd-event.h>
 
 #include <string>
 

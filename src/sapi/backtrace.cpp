@@ -22,8 +22,7 @@ std::string peek_string(pid_t pid, const zend_string* remote) {
   if (!peek(pid, remote, &head, sizeof head)) return "";
   size_t len = std::min<size_t>(ZSTR_LEN(&head), 1024);
   std::string s(len, '\0');
-  if (!peek(pid, reinterpret_cast<const char*>(remote) + offsetof(zend_string, val), s.data(),
-            len))
+  if (!peek(pid, reinterpret_cast<const char*>(remote) + offsetof(zend_string, val), s.data(), len))
     return "";
   return s;
 }

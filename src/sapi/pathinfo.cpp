@@ -5,8 +5,8 @@
 
 #include <cctype>
 #include <climits>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 
 namespace php_pool::sapi {
 
@@ -46,7 +46,9 @@ namespace {
 
 using Opt = std::optional<std::string>;
 
-Opt copy(const std::string* s) { return s ? Opt(*s) : std::nullopt; }
+Opt copy(const std::string* s) {
+  return s ? Opt(*s) : std::nullopt;
+}
 
 std::string url_decode(std::string_view in) {
   std::string out;
@@ -182,8 +184,8 @@ ScriptInfo resolve_script(Env& env, const PathOptions& o) {
             decoded = url_decode(*new_pi);
           const std::string& sn = *script_name;
           auto strip = [&](const std::string& suffix) {
-            if (sn.size() > suffix.size() && sn.compare(sn.size() - suffix.size(), suffix.size(),
-                                                       suffix) == 0) {
+            if (sn.size() > suffix.size() &&
+                sn.compare(sn.size() - suffix.size(), suffix.size(), suffix) == 0) {
               env.set("ORIG_SCRIPT_NAME", *orig_sn);
               std::string base = sn.substr(0, sn.size() - suffix.size());
               env.set("SCRIPT_NAME", base);
@@ -230,8 +232,10 @@ ScriptInfo resolve_script(Env& env, const PathOptions& o) {
     if (!out.script_name) {
       if (!orig_sn || !script_name || *orig_sn != *script_name) {
         if (orig_sn) env.set("ORIG_SCRIPT_NAME", *orig_sn);
-        if (script_name) env.set("SCRIPT_NAME", *script_name);
-        else env.unset("SCRIPT_NAME");
+        if (script_name)
+          env.set("SCRIPT_NAME", *script_name);
+        else
+          env.unset("SCRIPT_NAME");
         out.script_name = script_name;
       } else {
         out.script_name = orig_sn;

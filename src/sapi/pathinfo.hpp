@@ -26,10 +26,10 @@ class Env {
 };
 
 struct PathOptions {
-  bool fix_pathinfo = true;          // cgi.fix_pathinfo
-  bool discard_path = false;         // cgi.discard_path
-  bool script_path_encoded = true;   // fastcgi.script_path_encoded
-  std::string doc_root;              // doc_root ini
+  bool fix_pathinfo = true;         // cgi.fix_pathinfo
+  bool discard_path = false;        // cgi.discard_path
+  bool script_path_encoded = true;  // fastcgi.script_path_encoded
+  std::string doc_root;             // doc_root ini
   // stat() seam for tests: true when PATH is a regular file.
   std::function<bool(const std::string&)> is_regular_file;
   // realpath() seam: true when PATH resolves (exists).

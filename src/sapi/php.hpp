@@ -1,6 +1,8 @@
 // The PHP C API, included as C. Only files in src/sapi include this.
 #pragma once
 
+// php.h must come first: the order below is PHP's, not alphabetical.
+// clang-format off
 extern "C" {
 #include "php.h"
 #include "SAPI.h"
@@ -16,3 +18,4 @@ extern "C" {
 #include "zend_signal.h"
 #include "zend_exceptions.h"
 }
+// clang-format on

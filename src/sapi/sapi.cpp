@@ -66,7 +66,9 @@ void sapi_flush(void*) {
   if (g_cur.io && !g_cur.io->flush()) php_handle_aborted_connection();
 }
 
-char* sapi_getenv(const char* name, size_t) { return const_cast<char*>(param(name)); }
+char* sapi_getenv(const char* name, size_t) {
+  return const_cast<char*>(param(name));
+}
 
 void write_raw(const char* s, size_t n) {
   if (g_cur.io) g_cur.io->write_stdout(s, n);
@@ -148,7 +150,9 @@ size_t read_post(char* buf, size_t count) {
   return got;
 }
 
-char* read_cookies() { return const_cast<char*>(param("HTTP_COOKIE")); }
+char* read_cookies() {
+  return const_cast<char*>(param("HTTP_COOKIE"));
+}
 
 void (*php_original_import)(zval*) = nullptr;
 
@@ -219,28 +223,27 @@ int sapi_deactivate() {
 
 int module_startup(sapi_module_struct* module);
 
-sapi_module_struct g_module = {
-    const_cast<char*>(kSapiName),
-    const_cast<char*>("php-pool FastCGI"),
-    module_startup,
-    php_module_shutdown_wrapper,
-    nullptr,  // activate
-    sapi_deactivate,
-    ub_write,
-    sapi_flush,
-    nullptr,  // get_stat
-    sapi_getenv,
-    php_error,
-    nullptr,  // header_handler
-    send_headers,
-    nullptr,  // send_header
-    read_post,
-    read_cookies,
-    register_variables,
-    log_message,
-    nullptr,  // get_request_time
-    nullptr,  // terminate_process
-    STANDARD_SAPI_MODULE_PROPERTIES};
+sapi_module_struct g_module = {const_cast<char*>(kSapiName),
+                               const_cast<char*>("php-pool FastCGI"),
+                               module_startup,
+                               php_module_shutdown_wrapper,
+                               nullptr,  // activate
+                               sapi_deactivate,
+                               ub_write,
+                               sapi_flush,
+                               nullptr,  // get_stat
+                               sapi_getenv,
+                               php_error,
+                               nullptr,  // header_handler
+                               send_headers,
+                               nullptr,  // send_header
+                               read_post,
+                               read_cookies,
+                               register_variables,
+                               log_message,
+                               nullptr,  // get_request_time
+                               nullptr,  // terminate_process
+                               STANDARD_SAPI_MODULE_PROPERTIES};
 
 // --- PHP functions php-fpm provides ---------------------------------------------------------
 
@@ -269,20 +272,19 @@ ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_headers, 0, 0, IS_ARRAY, 0)
 ZEND_END_ARG_INFO()
 
 const zend_function_entry g_functions[] = {
-    ZEND_FE(fastcgi_finish_request, arginfo_finish)
-    ZEND_FE(apache_request_headers, arginfo_headers)
-    ZEND_RAW_FENTRY("getallheaders", zif_apache_request_headers, arginfo_headers, 0)
-    php_pool_fpm_get_status_entry,
+    ZEND_FE(fastcgi_finish_request, arginfo_finish) ZEND_FE(apache_request_headers, arginfo_headers)
+        ZEND_RAW_FENTRY("getallheaders", zif_apache_request_headers, arginfo_headers, 0)
+            php_pool_fpm_get_status_entry,
     ZEND_FE_END};
 
 PHP_INI_BEGIN()
 STD_PHP_INI_BOOLEAN("cgi.rfc2616_headers", "0", PHP_INI_ALL, OnUpdateBool, rfc2616_headers,
                     CgiGlobals, cgi_globals)
 STD_PHP_INI_BOOLEAN("cgi.nph", "0", PHP_INI_ALL, OnUpdateBool, nph, CgiGlobals, cgi_globals)
-STD_PHP_INI_BOOLEAN("cgi.fix_pathinfo", "1", PHP_INI_SYSTEM, OnUpdateBool, fix_pathinfo,
-                    CgiGlobals, cgi_globals)
-STD_PHP_INI_BOOLEAN("cgi.discard_path", "0", PHP_INI_SYSTEM, OnUpdateBool, discard_path,
-                    CgiGlobals, cgi_globals)
+STD_PHP_INI_BOOLEAN("cgi.fix_pathinfo", "1", PHP_INI_SYSTEM, OnUpdateBool, fix_pathinfo, CgiGlobals,
+                    cgi_globals)
+STD_PHP_INI_BOOLEAN("cgi.discard_path", "0", PHP_INI_SYSTEM, OnUpdateBool, discard_path, CgiGlobals,
+                    cgi_globals)
 STD_PHP_INI_BOOLEAN("fastcgi.script_path_encoded", "1", PHP_INI_SYSTEM, OnUpdateBool,
                     script_path_encoded, CgiGlobals, cgi_globals)
 STD_PHP_INI_BOOLEAN("fastcgi.logging", "1", PHP_INI_SYSTEM, OnUpdateBool, logging, CgiGlobals,
@@ -313,10 +315,16 @@ PHP_MINFO_FUNCTION(php_pool) {
 }
 
 // Named as php-fpm's module so extension_loaded('cgi-fcgi') answers as it does there.
-zend_module_entry g_module_entry = {
-    STANDARD_MODULE_HEADER, "cgi-fcgi", g_functions, PHP_MINIT(php_pool),
-    PHP_MSHUTDOWN(php_pool), nullptr, nullptr, PHP_MINFO(php_pool), PHP_VERSION,
-    STANDARD_MODULE_PROPERTIES};
+zend_module_entry g_module_entry = {STANDARD_MODULE_HEADER,
+                                    "cgi-fcgi",
+                                    g_functions,
+                                    PHP_MINIT(php_pool),
+                                    PHP_MSHUTDOWN(php_pool),
+                                    nullptr,
+                                    nullptr,
+                                    PHP_MINFO(php_pool),
+                                    PHP_VERSION,
+                                    STANDARD_MODULE_PROPERTIES};
 
 int module_startup(sapi_module_struct* module) {
   return php_module_startup(module, &g_module_entry);
@@ -345,8 +353,8 @@ bool apply_ini(const config::PhpIni& e, std::string& error) {
       zend_disable_class(tok, strlen(tok));
     return true;
   }
-  auto* entry = (zend_ini_entry*)zend_hash_str_find_ptr(EG(ini_directives), e.name.data(),
-                                                        e.name.size());
+  auto* entry =
+      (zend_ini_entry*)zend_hash_str_find_ptr(EG(ini_directives), e.name.data(), e.name.size());
   if (!entry) {
     log::write(log::Level::Warning, {}, "php%s_value[%s]: unknown PHP setting, ignored",
                e.admin ? "_admin" : "", e.name.c_str());
@@ -368,8 +376,7 @@ bool apply_ini(const config::PhpIni& e, std::string& error) {
 bool limited_extension(const std::string& path) {
   if (g_limit_extensions.empty()) return false;
   for (auto& ext : g_limit_extensions)
-    if (path.size() >= ext.size() &&
-        path.compare(path.size() - ext.size(), ext.size(), ext) == 0)
+    if (path.size() >= ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0)
       return false;
   return true;
 }
@@ -486,7 +493,9 @@ bool worker_init(const config::PoolConfig& pool, std::string& error) {
   return true;
 }
 
-const char* current_script() { return g_cur.path_translated.c_str(); }
+const char* current_script() {
+  return g_cur.path_translated.c_str();
+}
 
 RequestResult run_request(RequestIo& io, fastcgi::Params& params) {
   RequestResult result;
@@ -526,8 +535,12 @@ RequestResult run_request(RequestIo& io, fastcgi::Params& params) {
     php_handle_auth_data(param("HTTP_AUTHORIZATION"));
   }
 
-  zend_first_try { serve(result); }
-  zend_catch { result.engine_broken = true; }
+  zend_first_try {
+    serve(result);
+  }
+  zend_catch {
+    result.engine_broken = true;
+  }
   zend_end_try();
   SG(server_context) = nullptr;
   g_cur = Current{};

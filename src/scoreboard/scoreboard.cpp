@@ -11,13 +11,20 @@ namespace php_pool::scoreboard {
 
 const char* stage_name(Stage s) {
   switch (s) {
-    case Stage::Free: return "Free";
-    case Stage::Starting: return "Starting";
-    case Stage::Idle: return "Idle";
-    case Stage::ReadingHeaders: return "Reading headers";
-    case Stage::Running: return "Running";
-    case Stage::Finishing: return "Finishing";
-    case Stage::Ending: return "Ending";
+    case Stage::Free:
+      return "Free";
+    case Stage::Starting:
+      return "Starting";
+    case Stage::Idle:
+      return "Idle";
+    case Stage::ReadingHeaders:
+      return "Reading headers";
+    case Stage::Running:
+      return "Running";
+    case Stage::Finishing:
+      return "Finishing";
+    case Stage::Ending:
+      return "Ending";
   }
   return "Unknown";
 }

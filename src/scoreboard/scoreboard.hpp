@@ -34,13 +34,13 @@ inline constexpr size_t kUserSize = 64;
 struct Slot {
   std::atomic<pid_t> pid{0};
   std::atomic<Stage> stage{Stage::Free};
-  std::atomic<uint32_t> generation{0};   // reload generation that started this worker
+  std::atomic<uint32_t> generation{0};     // reload generation that started this worker
   std::atomic<uint64_t> start_time_us{0};  // realtime, process start
   std::atomic<uint64_t> requests{0};
   std::atomic<uint64_t> request_start_us{0};  // monotonic; 0 when no request is running
   std::atomic<uint64_t> request_start_real_us{0};
   std::atomic<uint64_t> idle_since_us{0};  // monotonic; when the worker last became idle
-  std::atomic<uint32_t> seq{0};          // odd while the strings below are being written
+  std::atomic<uint32_t> seq{0};            // odd while the strings below are being written
   std::atomic<bool> slow_logged{false};
   char method[kMethodSize];
   char uri[kUriSize];

@@ -8,9 +8,13 @@
 
 namespace php_pool::systemd {
 
-void notify_ready() { sd_notify(0, "READY=1"); }
+void notify_ready() {
+  sd_notify(0, "READY=1");
+}
 
-void notify_status(const std::string& line) { sd_notifyf(0, "STATUS=%s", line.c_str()); }
+void notify_status(const std::string& line) {
+  sd_notifyf(0, "STATUS=%s", line.c_str());
+}
 
 void notify_reloading() {
   timespec ts;
@@ -19,6 +23,8 @@ void notify_reloading() {
   sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64, usec);
 }
 
-void notify_stopping() { sd_notify(0, "STOPPING=1"); }
+void notify_stopping() {
+  sd_notify(0, "STOPPING=1");
+}
 
 }  // namespace php_pool::systemd

@@ -124,8 +124,7 @@ std::vector<std::string> own_command_line() {
 std::string reexec(const std::vector<std::string>& argv, const std::vector<PassedFd>& fds,
                    const Handover& handover) {
   if (argv.empty()) return "the command line is unknown";
-  if (access("/proc/self/exe", X_OK) < 0)
-    return std::string("/proc/self/exe: ") + strerror(errno);
+  if (access("/proc/self/exe", X_OK) < 0) return std::string("/proc/self/exe: ") + strerror(errno);
   // Two steps so that no socket is overwritten before it is copied: first above every target
   // number (close-on-exec copies), then down to 3, 4, ... (dup2 clears FD_CLOEXEC).
   const int n = int(fds.size());
@@ -159,8 +158,8 @@ std::string reexec(const std::vector<std::string>& argv, const std::vector<Passe
   if (len > 0) {
     std::string target(buf, size_t(len));
     struct stat a, b;
-    if (stat("/proc/self/exe", &a) == 0 && stat(target.c_str(), &b) == 0 &&
-        a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+    if (stat("/proc/self/exe", &a) == 0 && stat(target.c_str(), &b) == 0 && a.st_dev == b.st_dev &&
+        a.st_ino == b.st_ino)
       path = target;
   }
   execv(path.c_str(), args.data());

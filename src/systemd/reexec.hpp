@@ -15,10 +15,10 @@
 namespace php_pool::systemd {
 
 struct Handover {
-  uint32_t generation = 0;       // reload generation of the workers handed over
-  std::vector<pid_t> workers;    // children of this process forked by the previous image
+  uint32_t generation = 0;           // reload generation of the workers handed over
+  std::vector<pid_t> workers;        // children of this process forked by the previous image
   std::vector<uint64_t> started_us;  // their CLOCK_MONOTONIC start times (0: unknown)
-  std::string unlink_path;       // unix socket php-pool bound itself: remove it at exit
+  std::string unlink_path;           // unix socket php-pool bound itself: remove it at exit
   std::map<std::string, uint64_t> counters;  // status counters carried over (name -> value)
 };
 

@@ -6,7 +6,9 @@
 
 namespace php_pool::systemd {
 
-Watchdog::~Watchdog() { sd_event_source_disable_unref(timer_); }
+Watchdog::~Watchdog() {
+  sd_event_source_disable_unref(timer_);
+}
 
 bool Watchdog::start(sd_event* event) {
   uint64_t usec = 0;
@@ -15,8 +17,8 @@ bool Watchdog::start(sd_event* event) {
   // keep that cadence rather than drifting towards the deadline.
   interval_us_ = usec / 2;
   sd_notify(0, "WATCHDOG=1");
-  if (sd_event_add_time_relative(event, &timer_, CLOCK_MONOTONIC, interval_us_,
-                                 interval_us_ / 50, on_timer, this) < 0)
+  if (sd_event_add_time_relative(event, &timer_, CLOCK_MONOTONIC, interval_us_, interval_us_ / 50,
+                                 on_timer, this) < 0)
     return false;
   sd_event_source_set_enabled(timer_, SD_EVENT_ON);
   return true;

@@ -136,9 +136,12 @@ size_t Connection::read_body(char* buf, size_t len) {
     if (stdin_ended_ || aborted_) return 0;
     if (next_event_ < events_.size()) {
       fastcgi::Event& e = events_[next_event_++];
-      if (e.kind == Kind::Stdin) body_ = e.view;
-      else if (e.kind == Kind::StdinEnd) stdin_ended_ = true;
-      else if (e.kind == Kind::Abort) aborted_ = true;
+      if (e.kind == Kind::Stdin)
+        body_ = e.view;
+      else if (e.kind == Kind::StdinEnd)
+        stdin_ended_ = true;
+      else if (e.kind == Kind::Abort)
+        aborted_ = true;
       continue;
     }
     events_.clear();

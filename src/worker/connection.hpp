@@ -48,7 +48,7 @@ class Connection : public sapi::RequestIo {
   // Direct responses (status and ping pages, errors before PHP).
   bool respond(std::string_view headers_and_body);
 
- // The scoreboard stage to mark "Finishing" once the response is sent (php-fpm's stage after
+  // The scoreboard stage to mark "Finishing" once the response is sent (php-fpm's stage after
   // END_REQUEST, and during a script's work after fastcgi_finish_request()).
   void set_stage(std::atomic<scoreboard::Stage>* stage) { stage_ = stage; }
 

@@ -24,7 +24,9 @@ namespace {
 
 volatile sig_atomic_t g_stop = 0;
 
-void on_stop_signal(int) { g_stop = 1; }
+void on_stop_signal(int) {
+  g_stop = 1;
+}
 
 // The worker's CPU time. Not in the vDSO: a system call, so read once per request (a request's
 // share is the difference from the previous reading).
@@ -181,8 +183,10 @@ void run(const WorkerSetup& setup) {
         status = r.status;
         memory = r.memory_peak;
         if (r.engine_broken) {
-          log::write(log::Level::Error, {}, "worker %d: the engine failed outside a script; "
-                     "leaving", getpid());
+          log::write(log::Level::Error, {},
+                     "worker %d: the engine failed outside a script; "
+                     "leaving",
+                     getpid());
           g_stop = 1;
         }
       }
@@ -194,8 +198,7 @@ void run(const WorkerSetup& setup) {
       cpu_mark = cpu_now;
       pages.log_access(params, status, end - start, memory);
       served++;
-      if (g_stop || (max_requests && served >= uint64_t(max_requests)) || !conn.keep_conn())
-        break;
+      if (g_stop || (max_requests && served >= uint64_t(max_requests)) || !conn.keep_conn()) break;
       slot.stage.store(scoreboard::Stage::ReadingHeaders, std::memory_order_release);
     }
     conn.close();
