@@ -1031,8 +1031,8 @@ TEST(DecoderViews, SameBodiesHoweverSplit) {
 }
 
 TEST(DecoderViews, PaddingAndAbortAreNotBody) {
-  const std::string in = Begin(1) + R(4, 1, "") + R(5, 1, "abc", 5) + R(5, 1, "de", 6) +
-                         R(2, 1, "") + R(5, 1, "late");
+  const std::string in =
+      Begin(1) + R(4, 1, "") + R(5, 1, "abc", 5) + R(5, 1, "de", 6) + R(2, 1, "") + R(5, 1, "late");
   for (size_t chunk : {size_t{1}, size_t{3}, in.size()})
     EXPECT_EQ(FeedViews({in}, chunk, true), "Begin(1,keep)\nParams(1)\nStdin(1,abcde)\nAbort(1)\n");
 }

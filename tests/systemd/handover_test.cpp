@@ -48,9 +48,9 @@ TEST(Handover, PidsWithoutStartTimesAndUnknownKeys) {
 }
 
 TEST(Handover, Malformed) {
-  for (const char* bad : {"", "v2;generation=1", "v1;generation=x", "v1;workers=1,,2",
-                          "v1;workers=0", "v1;workers=-3", "v1;c.accepted_conn=1e3",
-                          "v1;novalue"}) {
+  for (const char* bad :
+       {"", "v2;generation=1", "v1;generation=x", "v1;workers=1,,2", "v1;workers=0",
+        "v1;workers=-3", "v1;c.accepted_conn=1e3", "v1;novalue"}) {
     Handover h;
     std::string error;
     EXPECT_FALSE(decode_handover(bad, h, error)) << bad;
