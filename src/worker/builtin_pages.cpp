@@ -122,7 +122,8 @@ void BuiltinPages::reopen_logs() {
 
 void BuiltinPages::begin_connection(int fd, bool status_only) {
   status_only_ = status_only;
-  peer_ip_ = peer_address(fd);
+  // Only the access log reads it: no getpeername() per connection without one.
+  if (log_enabled_) peer_ip_ = peer_address(fd);
 }
 
 void BuiltinPages::forget_script() {
@@ -140,7 +141,8 @@ bool BuiltinPages::handle(const fastcgi::Params& params, Connection& conn, int& 
   answered_here_ = false;
   page_headers_.clear();
   accepted_epoch_ = int64_t(time(nullptr));
-  cpu_times(cpu_user_start_us_, cpu_system_start_us_);
+  // Only the access log reads it: no getrusage() pair per request without one.
+  if (log_enabled_) cpu_times(cpu_user_start_us_, cpu_system_start_us_);
 
   // php-fpm matches both pages on the request URI PHP sees: the SCRIPT_NAME.
   const std::string* script_name = find(params, "SCRIPT_NAME");
