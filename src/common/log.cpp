@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
+#include <syslog.h>
 #include <systemd/sd-journal.h>
 #include <unistd.h>
 
@@ -22,6 +24,11 @@ int g_fd = STDERR_FILENO;
 std::string g_path;
 int g_journal = -1;  // -1 unknown, 0 no, 1 yes
 size_t g_limit = 1024;
+bool g_syslog = false;
+std::string g_ident;  // openlog keeps the pointer
+int g_worker_pid = 0;
+const char* g_script = nullptr;
+const char* g_request_uri = nullptr;
 
 const char* level_name(Level l) {
   switch (l) {
@@ -68,7 +75,65 @@ bool stderr_is_journal() {
   return g_journal == 1;
 }
 
+int facility_code(const std::string& name) {
+  static const struct {
+    const char* name;
+    int code;
+  } table[] = {{"auth", LOG_AUTH},     {"authpriv", LOG_AUTHPRIV}, {"cron", LOG_CRON},
+               {"daemon", LOG_DAEMON}, {"ftp", LOG_FTP},           {"kern", LOG_KERN},
+               {"lpr", LOG_LPR},       {"mail", LOG_MAIL},         {"news", LOG_NEWS},
+               {"syslog", LOG_SYSLOG}, {"user", LOG_USER},         {"uucp", LOG_UUCP},
+               {"local0", LOG_LOCAL0}, {"local1", LOG_LOCAL1},     {"local2", LOG_LOCAL2},
+               {"local3", LOG_LOCAL3}, {"local4", LOG_LOCAL4},     {"local5", LOG_LOCAL5},
+               {"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7}};
+  for (auto& f : table)
+    if (name == f.name) return f.code;
+  return -1;
+}
+
+// One journal entry; fields without a value are left out rather than sent empty.
+int send_journal(Level level, const Fields& f, const char* msg) {
+  std::string fields[6];
+  size_t n = 0;
+  fields[n++] = "MESSAGE=[pool " + g_pool + "] " + msg;
+  fields[n++] = "PRIORITY=" + std::to_string(syslog_priority(level));
+  fields[n++] = "POOL=" + g_pool;
+  int pid = f.worker_pid ? f.worker_pid : g_worker_pid;
+  if (pid) fields[n++] = "WORKER_PID=" + std::to_string(pid);
+  const char* script = f.script ? f.script : g_script;
+  if (script && *script) fields[n++] = std::string("SCRIPT=") + script;
+  const char* uri = f.request_uri ? f.request_uri : g_request_uri;
+  if (uri && *uri) fields[n++] = std::string("REQUEST_URI=") + uri;
+  struct iovec iov[6];
+  for (size_t i = 0; i < n; i++) iov[i] = {fields[i].data(), fields[i].size()};
+  return sd_journal_sendv(iov, int(n));
+}
+
 }  // namespace
+
+void set_worker(int pid) {
+  g_worker_pid = pid;
+}
+
+void set_request(const char* script, const char* request_uri) {
+  g_script = script;
+  g_request_uri = request_uri;
+}
+
+bool open_syslog(const std::string& ident, const std::string& facility, std::string& error) {
+  int code = facility_code(facility);
+  if (code < 0) {
+    error = "unknown syslog facility '" + facility + "'";
+    return false;
+  }
+  if (g_fd != STDERR_FILENO) close(g_fd);
+  g_fd = STDERR_FILENO;
+  g_path.clear();
+  g_ident = ident;
+  openlog(g_ident.c_str(), LOG_PID | LOG_NDELAY, code);
+  g_syslog = true;
+  return true;
+}
 
 void setup(const std::string& pool, Level min_level) {
   g_pool = pool;
@@ -136,13 +201,14 @@ void write(Level level, const Fields& f, const char* fmt, ...) {
   va_end(ap);
   if (strlen(msg) > g_limit) msg[g_limit] = 0;
 
+  if (g_syslog) {
+    // php-fpm's syslog line: "[LEVEL] [pool NAME] message"; syslog adds time and ident[pid].
+    syslog(syslog_priority(level), "[%s] [pool %s] %s", level_name(level), g_pool.c_str(), msg);
+    return;
+  }
   if (g_path.empty() && stderr_is_journal()) {
-    int r = sd_journal_send("MESSAGE=[pool %s] %s", g_pool.c_str(), msg, "PRIORITY=%d",
-                            syslog_priority(level), "POOL=%s", g_pool.c_str(), "WORKER_PID=%d",
-                            f.worker_pid ? f.worker_pid : 0, "SCRIPT=%s", f.script ? f.script : "",
-                            "REQUEST_URI=%s", f.request_uri ? f.request_uri : "", nullptr);
     // In a chroot the journal socket is out of reach: the stream on fd 2 still is.
-    if (r >= 0) return;
+    if (send_journal(level, f, msg) >= 0) return;
   }
   // php-fpm's format: [23-Nov-2026 10:00:00] WARNING: [pool www] message
   char when[64];

@@ -1,5 +1,5 @@
-// Pool log: php-fpm's levels and line format on stderr, or structured journal entries when
-// stderr is the journal (JOURNAL_STREAM).
+// Pool log: php-fpm's levels and line format on stderr or in error_log, syslog(3) with
+// error_log = syslog, or structured journal entries when stderr is the journal (JOURNAL_STREAM).
 #pragma once
 
 #include <string>
@@ -8,6 +8,8 @@ namespace php_pool::log {
 
 enum class Level { Debug = 0, Notice = 1, Warning = 2, Error = 3, Alert = 4 };
 
+// Journal fields of one entry. Unset ones fall back to the process's context (set_worker,
+// set_request), so every line a worker writes while it serves a request names that request.
 struct Fields {
   int worker_pid = 0;
   const char* script = nullptr;
@@ -20,6 +22,14 @@ bool parse_level(const std::string& text, Level& out);
 // Redirects lines to a file (error_log); "" returns to stderr. Reopened by reopen().
 bool open_file(const std::string& path, std::string& error);
 void reopen();
+// error_log = syslog: openlog(ident, LOG_PID | LOG_NDELAY, facility). The connection to
+// /dev/log is made now, so forked workers inherit it and need no socket() under seccomp.
+bool open_syslog(const std::string& ident, const std::string& facility, std::string& error);
+// In a worker: WORKER_PID= of every entry.
+void set_worker(int pid);
+// The request a worker is serving (SCRIPT=, REQUEST_URI=); nullptrs when it is done. The
+// strings must live until the next call.
+void set_request(const char* script, const char* request_uri);
 // log_limit: the longest message written; longer ones are cut (php-fpm's default 1024).
 void set_line_limit(int bytes);
 // In a worker whose stderr is about to become a pipe or /dev/null: keep writing log lines to

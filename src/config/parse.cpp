@@ -116,8 +116,7 @@ const std::vector<Directive<GlobalConfig>>& global_directives() {
   static const std::vector<Directive<G>> table = {
       {"pid", string_field(&G::pid), true, "systemd tracks the manager; no pid file is written"},
       {"error_log", string_field(&G::error_log), true},
-      {"syslog.ident", string_field(&G::syslog_ident), true,
-       "php-pool logs to the journal, not to syslog"},
+      {"syslog.ident", string_field(&G::syslog_ident), true},
       {"syslog.facility",
        [](G& g, const std::string& v) {
          static const char* facilities[] = {"auth",   "authpriv", "cron",   "daemon", "ftp",
@@ -133,7 +132,7 @@ const std::vector<Directive<GlobalConfig>>& global_directives() {
          }
          return "invalid syslog facility '" + v + "'";
        },
-       true, "php-pool logs to the journal, not to syslog"},
+       true},
       {"log_buffering", bool_field(&G::log_buffering), false,
        "php-pool passes each log line on as it comes"},
       {"log_level",

@@ -37,6 +37,21 @@ const char* signal_name(int sig) {
   const char* n = sigabbrev_np(sig);
   return n ? n : "?";
 }
+// The journal fields of an event about a worker's request (crash, timeout, slow request).
+std::string request_uri(const scoreboard::SlotView& v) {
+  return v.query.empty() ? v.uri : v.uri + "?" + v.query;
+}
+
+log::Fields request_fields(pid_t pid, const scoreboard::SlotView& v, const std::string& uri) {
+  log::Fields f;
+  f.worker_pid = pid;
+  if (v.request_start_us) {
+    f.script = v.script.c_str();
+    f.request_uri = uri.c_str();
+  }
+  return f;
+}
+
 }  // namespace
 
 const char* to_string(State s) {
@@ -100,8 +115,12 @@ int Manager::run() {
   log::Level level = log::Level::Notice;
   log::parse_level(config_.global.log_level, level);
   log::setup(identity_, level);
-  if (!config_.global.error_log.empty() && config_.global.error_log != "syslog" &&
-      !log::open_file(config_.global.error_log, error)) {
+  const auto& g = config_.global;
+  bool log_ok = g.error_log.empty() ? true
+                : g.error_log == "syslog"
+                    ? log::open_syslog(g.syslog_ident, g.syslog_facility, error)
+                    : log::open_file(g.error_log, error);
+  if (!log_ok) {
     log::write(log::Level::Alert, {}, "%s", error.c_str());
     return 78;
   }
@@ -374,12 +393,14 @@ void Manager::on_child_exit(pid_t pid, const siginfo_t* si) {
   std::string serving;
   if (v.request_start_us)
     serving = " while serving \"" + v.method + " " + v.uri + "\" (script '" + v.script + "')";
+  std::string uri = request_uri(v);
+  log::Fields fields = request_fields(pid, v, uri);
   bool abnormal = false;
   if (si->si_code == CLD_EXITED) {
     int code = si->si_status;
     // 124: Zend's hard timeout ended the process; 0: max_requests, stop or reload.
     bool normal = code == 0 || code == 124;
-    log::write(normal ? log::Level::Notice : log::Level::Warning, {},
+    log::write(normal ? log::Level::Notice : log::Level::Warning, fields,
                "child %d exited with code %d after %.6f seconds from start%s", pid, code, lived,
                normal ? "" : serving.c_str());
     if (code == 78) {
@@ -389,7 +410,7 @@ void Manager::on_child_exit(pid_t pid, const siginfo_t* si) {
   } else {
     int sig = si->si_status;
     bool expected = c.retiring && (sig == SIGQUIT || sig == SIGTERM || sig == SIGKILL);
-    log::write(expected ? log::Level::Notice : log::Level::Warning, {},
+    log::write(expected ? log::Level::Notice : log::Level::Warning, fields,
                "child %d exited on signal %d (SIG%s%s) after %.6f seconds from start%s", pid, sig,
                signal_name(sig), si->si_code == CLD_DUMPED ? " - core dumped" : "", lived,
                serving.c_str());
@@ -570,7 +591,8 @@ void Manager::check_timeouts() {
     Stage st = slot.stage.load();
     if (slow && d > slow && !slot.slow_logged.exchange(true)) {
       scoreboard::SlotView v = board_->view(c.slot);
-      log::write(log::Level::Warning, {},
+      std::string uri = request_uri(v);
+      log::write(log::Level::Warning, request_fields(pid, v, uri),
                  "child %d, script '%s' (request: \"%s %s\") executing too slow (%.6f sec), "
                  "logging",
                  pid, v.script.c_str(), v.method.c_str(), v.uri.c_str(), double(d) / kSecond);
@@ -580,7 +602,8 @@ void Manager::check_timeouts() {
     bool tracked = st != Stage::Finishing || pool_.request_terminate_timeout_track_finished;
     if (terminate && d > terminate && tracked) {
       scoreboard::SlotView v = board_->view(c.slot);
-      log::write(log::Level::Warning, {},
+      std::string uri = request_uri(v);
+      log::write(log::Level::Warning, request_fields(pid, v, uri),
                  "child %d, script '%s' (request: \"%s %s\") execution timed out (%.6f sec), "
                  "terminating",
                  pid, v.script.c_str(), v.method.c_str(), v.uri.c_str(), double(d) / kSecond);

@@ -116,6 +116,7 @@ void run(const WorkerSetup& setup) {
 
   const pid_t manager = getppid();
   install_signal_handlers();
+  log::set_worker(getpid());
   // Before the privileges are dropped: it opens the access log (as php-fpm's master does).
   BuiltinPages pages(pool, *setup.scoreboard, setup.listeners, setup.identity);
   std::string error;
@@ -149,6 +150,8 @@ void run(const WorkerSetup& setup) {
   conn.set_stage(&slot.stage);
   fastcgi::Params params;
   uint64_t cpu_mark = cpu_time_us();
+  // Copies for the log context: the SAPI may rewrite params while the request runs.
+  std::string log_script, log_uri;
 
   while (!g_stop && (max_requests == 0 || served < uint64_t(max_requests))) {
     slot.idle_since_us.store(scoreboard::now_monotonic_us(), std::memory_order_relaxed);
@@ -175,6 +178,10 @@ void run(const WorkerSetup& setup) {
                                             clen ? strtoull(clen, nullptr, 10) : 0, start,
                                             scoreboard::now_realtime_us());
       slot.stage.store(scoreboard::Stage::Running, std::memory_order_release);
+      const char* request_uri = find(params, "REQUEST_URI");
+      log_script.assign(script ? script : "");
+      log_uri.assign(request_uri ? request_uri : uri ? uri : "");
+      log::set_request(log_script.c_str(), log_uri.c_str());
 
       int status;
       uint64_t memory = 0;
@@ -191,6 +198,7 @@ void run(const WorkerSetup& setup) {
         }
       }
       conn.end_request(0);
+      log::set_request(nullptr, nullptr);
       uint64_t end = scoreboard::now_monotonic_us();
       // The request's CPU time since the previous one ended: its accept and reads included.
       const uint64_t cpu_now = cpu_time_us();

@@ -222,8 +222,6 @@ TEST(Directives, UnsupportedDirectivesAreAcceptedWithAWarningNamingThem) {
                                                                            "listen.setfib = 3\n"));
   std::string file = dir.path() + "/pool.conf";
   std::vector<std::pair<int, std::string>> expected = {{2, "pid"},
-                                                       {4, "syslog.facility"},
-                                                       {5, "syslog.ident"},
                                                        {8, "log_buffering"},
                                                        {14, "daemonize"},
                                                        {17, "events.mechanism"},

@@ -381,6 +381,77 @@ def slowlog_backtrace_under_the_sandbox():
     return 'entry for worker %d with a backtrace' % j['pid']
 
 
+def journal_entries(*matches):
+    out = run('journalctl', '--no-pager', '-o', 'json', *matches, check=False).stdout
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+@check
+def journal_entry_of_a_request_names_pool_worker_script_and_uri():
+    # A PHP message logged while a request runs: a structured entry with the request's fields.
+    tag = 'journal-probe-%d' % os.getpid()
+    j = probe('site', 'log=%s&ini=precision' % tag)
+    want = 'PHP message: ' + tag
+
+    def entry():
+        run('journalctl', '--sync', check=False)
+        found = [e for e in journal_entries('POOL=site') if want in str(e.get('MESSAGE'))]
+        return found[0] if found else None
+    e = wait_until(entry, 10, 'the journal entry of %r' % want, interval=0.2)
+    expected = {'POOL': 'site', 'WORKER_PID': str(j['pid']), 'PRIORITY': '5',
+                'SCRIPT': WWW + '/probe.php',
+                'REQUEST_URI': '/probe.php?log=%s&ini=precision' % tag,
+                'MESSAGE': '[pool site] ' + want}
+    got = {k: e.get(k) for k in expected}
+    if got != expected:
+        raise AssertionError('journal entry fields %r, expected %r' % (got, expected))
+    # A manager event about a worker: the slowlog notice names the same fields.
+    slow = [e for e in journal_entries('POOL=site', 'PRIORITY=4')
+            if 'executing too slow' in str(e.get('MESSAGE'))]
+    if not slow or not slow[-1].get('WORKER_PID') or not slow[-1].get('SCRIPT', '').endswith(
+            '/probe.php') or 'busy=' not in slow[-1].get('REQUEST_URI', ''):
+        raise AssertionError('slow-request entry: %r' % (slow[-1:] or 'none'))
+    return 'entry %s' % ' '.join('%s=%s' % kv for kv in sorted(got.items()) if kv[0] != 'MESSAGE')
+
+
+@check
+def error_log_syslog_goes_through_dev_log():
+    # [global] error_log = syslog: php-fpm's syslog lines, with syslog.ident and facility.
+    site = 'sl'
+    ident = 'php-pool-sl-test'
+    with open('%s/conf.d/%s.conf' % (ETC, site), 'w') as f:
+        f.write('[global]\nerror_log = syslog\nsyslog.ident = %s\nsyslog.facility = local3\n'
+                % ident + POOL.format(site=site, precision=11, etc=ETC))
+    write_php_ini(site, 31)
+    d = os.path.join(UNITS, 'php-pool@%s.service.d' % site)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, 'test.conf'), 'w') as f:
+        f.write(DROPIN.format(etc=ETC, site=site, src=SRC))
+    run('systemctl', 'daemon-reload')
+    run('systemctl', 'start', 'php-pool@%s.socket' % site)
+    tag = 'syslog-probe-%d' % os.getpid()
+    j = probe(site, 'log=' + tag)
+
+    def entry():
+        run('journalctl', '--sync', check=False)
+        found = [e for e in journal_entries('SYSLOG_IDENTIFIER=' + ident)
+                 if tag in str(e.get('MESSAGE'))]
+        return found[0] if found else None
+    e = wait_until(entry, 10, 'a syslog entry with ident ' + ident, interval=0.2)
+    want = {'MESSAGE': '[NOTICE] [pool %s] PHP message: %s' % (site, tag),
+            'SYSLOG_FACILITY': '19', 'PRIORITY': '5', '_TRANSPORT': 'syslog',
+            'SYSLOG_PID': str(j['pid'])}
+    got = {k: e.get(k) for k in want}
+    if got != want:
+        raise AssertionError('syslog entry %r, expected %r' % (got, want))
+    # The manager's own lines go there too (its start-up notice).
+    if not [e for e in journal_entries('SYSLOG_IDENTIFIER=' + ident, '_PID=%d' % main_pid(site))
+            if 'starting' in str(e.get('MESSAGE'))]:
+        raise AssertionError('no start-up line from the manager in syslog')
+    run('systemctl', 'stop', 'php-pool@%s.socket' % site, 'php-pool@%s.service' % site)
+    return 'worker %d logged through /dev/log as %s (local3)' % (j['pid'], ident)
+
+
 @check
 def killed_worker_is_replaced():
     before = workers('site')
@@ -521,7 +592,8 @@ def main():
                                     'systemctl kill -s HUP: php-pool --reload is not built yet'))
         for c in (units_verify, security_exposure, first_request_activates_the_service,
                   reload_under_load_loses_nothing, slowlog_backtrace_under_the_sandbox,
-                  killed_worker_is_replaced,
+                  journal_entry_of_a_request_names_pool_worker_script_and_uri,
+                  error_log_syslog_goes_through_dev_log, killed_worker_is_replaced,
                   two_sites_side_by_side,
                   killed_manager_restarts_and_queued_connections_are_served,
                   stopped_manager_is_killed_by_the_watchdog,
