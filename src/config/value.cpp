@@ -88,34 +88,42 @@ std::optional<int> parse_integer(std::string_view text) {
 }
 
 size_t edit_distance(std::string_view a, std::string_view b) {
-  const size_t n = a.size(), m = b.size();
-  std::vector<std::vector<size_t>> d(n + 1, std::vector<size_t>(m + 1));
-  for (size_t i = 0; i <= n; ++i) d[i][0] = i;
-  for (size_t j = 0; j <= m; ++j) d[0][j] = j;
-  for (size_t i = 1; i <= n; ++i) {
+  // Three rolling rows (i-2, i-1, i) instead of the whole table: three allocations, not one
+  // per row.
+  const size_t m = b.size();
+  std::vector<size_t> before(m + 1), prev(m + 1), row(m + 1);
+  for (size_t j = 0; j <= m; ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    row[0] = i;
     for (size_t j = 1; j <= m; ++j) {
       size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      row[j] = std::min({prev[j] + 1, row[j - 1] + 1, prev[j - 1] + cost});
       if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+        row[j] = std::min(row[j], before[j - 2] + 1);
       }
     }
+    std::swap(before, prev);
+    std::swap(prev, row);
   }
-  return d[n][m];
+  return prev[m];
 }
 
 std::string nearest(std::string_view name, const std::vector<std::string>& candidates) {
   std::string lname = to_lower(name);
   std::string best;
   size_t best_d = SIZE_MAX;
+  size_t limit = std::max<size_t>(2, lname.size() / 3);
   for (const auto& c : candidates) {
+    // The distance is at least the length difference: skip what cannot be within the limit,
+    // so that a file of long unknown names does not cost a quadratic table for each.
+    size_t diff = lname.size() > c.size() ? lname.size() - c.size() : c.size() - lname.size();
+    if (diff > limit) continue;
     size_t d = edit_distance(lname, to_lower(c));
     if (d < best_d) {
       best_d = d;
       best = c;
     }
   }
-  size_t limit = std::max<size_t>(2, lname.size() / 3);
   if (best == name || best_d > limit || best_d >= lname.size()) return "";
   return best;
 }
