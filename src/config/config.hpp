@@ -69,6 +69,11 @@ struct PoolConfig {
   bool request_terminate_timeout_track_finished = false;
   std::chrono::seconds request_slowlog_timeout{0};
   int request_slowlog_trace_depth = 20;
+  // php-pool: how long a worker waits for the next bytes of a request (its records or body) or
+  // for the client to take response bytes before it drops the connection (0 = forever, as
+  // php-fpm): silent or stuck clients hold a worker at most this long.
+  std::chrono::seconds request_read_timeout{30};
+  std::chrono::seconds request_write_timeout{30};
   std::string slowlog;
   std::string access_log;
   std::string access_format = "%R - %u %t \"%m %r\" %s";

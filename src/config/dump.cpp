@@ -89,6 +89,8 @@ std::string format_effective(const Config& config, const std::string& pool) {
     o << "\trequest_terminate_timeout = " << secs(p.request_terminate_timeout) << "\n";
     o << "\trequest_terminate_timeout_track_finished = "
       << yes_no(p.request_terminate_timeout_track_finished) << "\n";
+    o << "\trequest_read_timeout = " << secs(p.request_read_timeout) << "\n";
+    o << "\trequest_write_timeout = " << secs(p.request_write_timeout) << "\n";
     o << "\trlimit_files = " << opt(p.rlimit_files, "0") << "\n";
     o << "\trlimit_core = " << opt(p.rlimit_core, "0") << "\n";
     o << "\tchroot = " << undefined(p.chroot) << "\n";

@@ -245,6 +245,8 @@ const std::vector<Directive<PoolConfig>>& pool_directives() {
       {"request_slowlog_timeout", time_field(&P::request_slowlog_timeout)},
       {"request_slowlog_trace_depth", int_field(&P::request_slowlog_trace_depth)},
       {"request_terminate_timeout", time_field(&P::request_terminate_timeout)},
+      {"request_read_timeout", time_field(&P::request_read_timeout)},
+      {"request_write_timeout", time_field(&P::request_write_timeout)},
       {"request_terminate_timeout_track_finished",
        bool_field(&P::request_terminate_timeout_track_finished)},
       {"rlimit_files",

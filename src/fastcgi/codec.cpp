@@ -208,7 +208,7 @@ bool ServerDecoder::feed(std::span<const uint8_t> bytes, std::vector<Event>& eve
             content_buf_.append(chunk, take);
             break;
           case Action::Params:
-            consume_params(std::string_view(chunk, take));
+            if (!consume_params(std::string_view(chunk, take))) return false;
             break;
           case Action::Stdin:
             if (!stdin_views_) {
@@ -412,7 +412,15 @@ bool ServerDecoder::finish_get_values(std::string& replies) {
 
 // PARAMS content, split anywhere. Pairs wholly inside `chunk` are copied from it directly; a pair
 // cut by a record or feed boundary is gathered in params_carry_ first.
-void ServerDecoder::consume_params(std::string_view chunk) {
+bool ServerDecoder::pair_too_large(size_t size) {
+  if (size <= limits_.max_params_bytes) return false;
+  fail("a name-value pair of " + std::to_string(size) + " bytes in the FastCGI PARAMS of request " +
+       std::to_string(record_.request_id) + " exceeds the limit of " +
+       std::to_string(limits_.max_params_bytes) + " bytes");
+  return true;
+}
+
+bool ServerDecoder::consume_params(std::string_view chunk) {
   while (!chunk.empty()) {
     if (params_carry_.empty()) {
       size_t size;
@@ -421,11 +429,13 @@ void ServerDecoder::consume_params(std::string_view chunk) {
         chunk.remove_prefix(size);
       }
       if (!chunk.empty()) {
-        // A claimed size beyond the bound cannot complete (the bound stops it first).
-        if (size != 0) params_carry_.reserve(std::min(size, limits_.max_params_bytes));
+        // A claimed size beyond the bound could never complete: fail now rather than wait for
+        // bytes the bound would refuse anyway.
+        if (pair_too_large(size)) return false;
+        if (size != 0) params_carry_.reserve(size);
         params_carry_.append(chunk);
       }
-      return;
+      return true;
     }
     size_t size = pair_size(params_carry_);
     if (size == 0) {
@@ -435,22 +445,24 @@ void ServerDecoder::consume_params(std::string_view chunk) {
       params_carry_.append(chunk.substr(0, take));
       chunk.remove_prefix(take);
       size = pair_size(params_carry_);
-      if (size == 0) return;  // chunk is used up
+      if (size == 0) return true;  // chunk is used up
+      if (pair_too_large(size)) return false;
       if (params_carry_.size() > size) {
         const size_t extra = params_carry_.size() - size;
         chunk = std::string_view(chunk.data() - extra, chunk.size() + extra);
         params_carry_.resize(size);
       } else {
-        params_carry_.reserve(std::min(size, limits_.max_params_bytes));
+        params_carry_.reserve(size);
       }
     }
     const size_t take = std::min(chunk.size(), size - params_carry_.size());
     params_carry_.append(chunk.substr(0, take));
     chunk.remove_prefix(take);
-    if (params_carry_.size() < size) return;
+    if (params_carry_.size() < size) return true;
     take_pair(params_carry_, params_, params_used_);
     release_if_large(params_carry_);
   }
+  return true;
 }
 
 void ServerDecoder::set_first_param(std::string name, std::string value) {

@@ -147,7 +147,8 @@ class ServerDecoder {
   bool finish_record(std::vector<Event>& events, std::string& replies);
   bool finish_begin(std::vector<Event>& events, std::string& replies);
   bool finish_get_values(std::string& replies);
-  void consume_params(std::string_view chunk);
+  bool consume_params(std::string_view chunk);  // false: failed (a pair beyond the bound)
+  bool pair_too_large(size_t size);
   void reset_params();
   void begin_params();  // a request began: its PARAMS start (with first_param_)
 

@@ -40,9 +40,24 @@ void clear_keeping(std::string& s) {
 }
 }  // namespace
 
+void Connection::set_timeouts(int read_seconds, int write_seconds) {
+  read_timeout_s_ = read_seconds;
+  write_timeout_s_ = write_seconds;
+}
+
 void Connection::open(int fd) {
   if (fd_ >= 0) ::close(fd_);
   fd_ = fd;
+  // The socket's own timeouts: read() and send() return EAGAIN when they pass, with no poll()
+  // per read.
+  if (read_timeout_s_ > 0) {
+    timeval tv{read_timeout_s_, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  if (write_timeout_s_ > 0) {
+    timeval tv{write_timeout_s_, 0};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  }
   decoder_.reset();
   events_.clear();
   next_event_ = 0;
@@ -55,26 +70,18 @@ void Connection::open(int fd) {
   keep_conn_ = stdin_ended_ = finished_ = broken_ = aborted_ = false;
 }
 
-bool Connection::fill(int timeout_ms) {
+bool Connection::fill() {
   if (fd_ < 0 || broken_) return false;
-  if (timeout_ms > 0) {
-    pollfd p{fd_, POLLIN, 0};
-    int r;
-    do r = poll(&p, 1, timeout_ms);
-    while (r < 0 && errno == EINTR);
-    if (r == 0) {
-      log::write(log::Level::Notice, {}, "closing a connection that sent nothing for %d ms",
-                 timeout_ms);
-      broken_ = true;
-      return false;
-    }
-  }
   // Only once every event of the previous read is consumed: STDIN events point into in_.
   char* buf = in_.get();
   ssize_t n;
   do n = ::read(fd_, buf, kReadSize);
   while (n < 0 && errno == EINTR);
   if (n <= 0) {
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+      log::write(log::Level::Warning, {},
+                 "closing a connection that sent nothing for %d s (request_read_timeout)",
+                 read_timeout_s_);
     broken_ = true;
     return false;
   }
@@ -92,7 +99,7 @@ bool Connection::fill(int timeout_ms) {
   return true;
 }
 
-bool Connection::read_request(fastcgi::Params& params, int read_timeout_ms) {
+bool Connection::read_request(fastcgi::Params& params) {
   using Kind = fastcgi::Event::Kind;
   id_ = 0;
   keep_conn_ = false;
@@ -123,7 +130,7 @@ bool Connection::read_request(fastcgi::Params& params, int read_timeout_ms) {
     }
     events_.clear();
     next_event_ = 0;
-    if (!fill(read_timeout_ms)) return false;
+    if (!fill()) return false;
   }
 }
 
@@ -146,7 +153,7 @@ size_t Connection::read_body(char* buf, size_t len) {
     }
     events_.clear();
     next_event_ = 0;
-    if (!fill(0)) return 0;
+    if (!fill()) return 0;
   }
   size_t n = std::min(len, body_.size() - body_off_);
   memcpy(buf, body_.data() + body_off_, n);
@@ -166,6 +173,11 @@ bool Connection::send_pending() {
     ssize_t n = ::send(fd_, out_.data() + off, out_.size() - off, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        log::write(log::Level::Warning, {},
+                   "closing a connection that took no response bytes for %d s "
+                   "(request_write_timeout)",
+                   write_timeout_s_);
       broken_ = true;
       out_.clear();
       return false;
@@ -236,12 +248,16 @@ void Connection::close() {
   if (fd_ < 0) return;
   if (!broken_ && !input_complete()) {
     // Unread request body: closing now would reset the connection and could destroy the
-    // response in flight. Half-close, then drain briefly (as php-fpm does).
+    // response in flight. Half-close, then drain briefly (as php-fpm does), for 2 s at most
+    // in all: a client trickling its body must not hold the worker.
     shutdown(fd_, SHUT_WR);
     char buf[8192];
-    for (int i = 0; i < 1000; i++) {
+    const uint64_t deadline = scoreboard::now_monotonic_us() + 2000000;
+    for (;;) {
+      uint64_t now = scoreboard::now_monotonic_us();
+      if (now >= deadline) break;
       pollfd p{fd_, POLLIN, 0};
-      if (poll(&p, 1, 1000) <= 0) break;
+      if (poll(&p, 1, int((deadline - now) / 1000) + 1) <= 0) break;
       if (::read(fd_, buf, sizeof buf) <= 0) break;
     }
   }

@@ -21,14 +21,17 @@ class Connection : public sapi::RequestIo {
   // accepts, so its buffers are allocated once, not once per request.
   Connection(fastcgi::Limits limits, unsigned max_conns) : Connection(-1, limits, max_conns) {}
   ~Connection() override;
+  // request_read_timeout / request_write_timeout in seconds (0 = wait forever): a client that
+  // sends nothing or takes nothing for that long loses its connection, and the worker is free.
+  void set_timeouts(int read_seconds, int write_seconds);
   // Starts serving an accepted fd (the previous one must be closed).
   void open(int fd);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  // Waits for the next request's BEGIN and PARAMS. False when the peer closed the connection
-  // or broke the protocol (logged), or read_timeout_ms passed with nothing (0 = forever).
-  bool read_request(fastcgi::Params& params, int read_timeout_ms);
+  // Waits for the next request's BEGIN and PARAMS. False when the peer closed the connection,
+  // broke the protocol or timed out (both logged).
+  bool read_request(fastcgi::Params& params);
   bool keep_conn() const { return keep_conn_; }
   bool usable() const { return fd_ >= 0 && !broken_; }
   // Ends the request (if the SAPI did not) and prepares for the next one.
@@ -53,13 +56,14 @@ class Connection : public sapi::RequestIo {
   void set_stage(std::atomic<scoreboard::Stage>* stage) { stage_ = stage; }
 
  private:
-  bool fill(int timeout_ms);  // reads once and feeds the decoder
+  bool fill();  // reads once and feeds the decoder
   // The current request's STDIN has ended (received, if not read).
   bool input_complete() const;
   bool send_pending();
   void frame_stdout();
 
   int fd_;
+  int read_timeout_s_ = 0, write_timeout_s_ = 0;
   fastcgi::ServerDecoder decoder_;
   std::vector<fastcgi::Event> events_;
   size_t next_event_ = 0;

@@ -147,6 +147,8 @@ void run(const WorkerSetup& setup) {
   uint64_t served = 0;
   // Kept across connections and requests, so their buffers and strings are reused.
   Connection conn(limits, 1);
+  conn.set_timeouts(int(pool.request_read_timeout.count()),
+                    int(pool.request_write_timeout.count()));
   conn.set_stage(&slot.stage);
   fastcgi::Params params;
   uint64_t cpu_mark = cpu_time_us();
@@ -166,7 +168,7 @@ void run(const WorkerSetup& setup) {
 
     conn.open(fd);
     // One connection may carry several requests (KEEP_CONN).
-    while (conn.usable() && conn.read_request(params, 0)) {
+    while (conn.usable() && conn.read_request(params)) {
       uint64_t start = scoreboard::now_monotonic_us();
       const char* method = find(params, "REQUEST_METHOD");
       const char* uri = find(params, "SCRIPT_NAME");  // php-fpm's request URI

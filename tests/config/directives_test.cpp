@@ -69,7 +69,9 @@ std::string all_pool_directives(const TempDir& dir) {
          "php_value[memory_limit] = 256M\n"
          "php_flag[display_errors] = off\n"
          "php_admin_value[error_log] = /var/log/$pool.log\n"
-         "php_admin_flag[log_errors] = on\n";
+         "php_admin_flag[log_errors] = on\n"
+         "request_read_timeout = 5s\n"
+         "request_write_timeout = 2m\n";
 }
 
 std::string all_global_directives() {
@@ -134,6 +136,8 @@ TEST(Directives, EveryPoolDirective) {
   EXPECT_EQ(p.request_slowlog_trace_depth, 10);
   EXPECT_EQ(p.request_terminate_timeout, seconds(3600));
   EXPECT_TRUE(p.request_terminate_timeout_track_finished);
+  EXPECT_EQ(p.request_read_timeout, seconds(5));
+  EXPECT_EQ(p.request_write_timeout, seconds(120));
   EXPECT_EQ(p.rlimit_files, 4096);
   EXPECT_EQ(p.rlimit_core, -1);
   EXPECT_EQ(p.chroot, prefix + "/root");
@@ -182,7 +186,7 @@ TEST(Directives, EveryKnownPoolDirectiveIsExercised) {
                              : "\n" + name + " = ";
     EXPECT_NE(text.find(needle), std::string::npos) << name << " is not exercised";
   }
-  EXPECT_EQ(detail::directive_names(detail::Scope::Pool).size(), 50u);
+  EXPECT_EQ(detail::directive_names(detail::Scope::Pool).size(), 52u);
 }
 
 TEST(Directives, EveryGlobalDirective) {

@@ -809,6 +809,24 @@ TEST(Decoder, ParamsBoundSingleRecordTooLarge) {
   EXPECT_THAT(d.error(), HasSubstr("1000 bytes"));
 }
 
+TEST(Decoder, ParamsPairClaimingMoreThanTheBoundFailsAtOnce) {
+  // 8 bytes claiming a 2 GiB name: refused when the lengths are read, not after a wait for
+  // bytes that the bound would refuse anyway (a hostile client's cheap way to hold a worker).
+  ServerDecoder d;
+  std::vector<Event> events;
+  std::string replies;
+  const std::string lengths("\xff\xff\xff\xff\x80\x00\x00\x01", 8);
+  EXPECT_FALSE(d.feed(Begin(1) + R(4, 1, lengths), events, replies));
+  EXPECT_THAT(d.error(), HasSubstr("exceeds the limit"));
+  // The same, with the lengths cut by a feed boundary.
+  ServerDecoder d2;
+  events.clear();
+  std::string all = Begin(1) + R(4, 1, lengths);
+  ASSERT_TRUE(d2.feed(all.substr(0, all.size() - 5), events, replies)) << d2.error();
+  EXPECT_FALSE(d2.feed(all.substr(all.size() - 5), events, replies));
+  EXPECT_THAT(d2.error(), HasSubstr("exceeds the limit"));
+}
+
 TEST(Decoder, ParamsExactlyAtTheBound) {
   Limits limits;
   limits.max_params_bytes = 126;
