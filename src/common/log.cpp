@@ -21,6 +21,7 @@ namespace {
 std::string g_pool;
 Level g_min = Level::Notice;
 int g_fd = STDERR_FILENO;
+int g_stderr = STDERR_FILENO;  // the manager's stderr, also in a worker whose fd 2 is a pipe
 std::string g_path;
 int g_journal = -1;  // -1 unknown, 0 no, 1 yes
 size_t g_limit = 1024;
@@ -111,6 +112,19 @@ int send_journal(Level level, const Fields& f, const char* msg) {
 
 }  // namespace
 
+void WriteFailures::failed(const char* what, const std::string& path, int error) {
+  if (failing_) return;
+  failing_ = true;
+  write(Level::Error, {}, "cannot write %s '%s': %s; lines are lost until it works again", what,
+        path.c_str(), strerror(error));
+}
+
+void WriteFailures::succeeded(const char* what, const std::string& path) {
+  if (!failing_) return;
+  failing_ = false;
+  write(Level::Notice, {}, "%s '%s' is written again", what, path.c_str());
+}
+
 void set_worker(int pid) {
   g_worker_pid = pid;
 }
@@ -126,7 +140,7 @@ bool open_syslog(const std::string& ident, const std::string& facility, std::str
     error = "unknown syslog facility '" + facility + "'";
     return false;
   }
-  if (g_fd != STDERR_FILENO) close(g_fd);
+  if (g_fd != STDERR_FILENO && g_fd != g_stderr) close(g_fd);
   g_fd = STDERR_FILENO;
   g_path.clear();
   g_ident = ident;
@@ -158,7 +172,7 @@ bool parse_level(const std::string& t, Level& out) {
 
 bool open_file(const std::string& path, std::string& error) {
   if (path.empty()) {
-    if (g_fd != STDERR_FILENO) close(g_fd);
+    if (g_fd != STDERR_FILENO && g_fd != g_stderr) close(g_fd);
     g_fd = STDERR_FILENO;
     g_path.clear();
     return true;
@@ -168,17 +182,18 @@ bool open_file(const std::string& path, std::string& error) {
     error = "cannot open error_log '" + path + "': " + strerror(errno);
     return false;
   }
-  if (g_fd != STDERR_FILENO) close(g_fd);
+  if (g_fd != STDERR_FILENO && g_fd != g_stderr) close(g_fd);
   g_fd = fd;
   g_path = path;
   return true;
 }
 
 void detach_from_stderr() {
-  if (g_fd != STDERR_FILENO) return;
   stderr_is_journal();  // decide before fd 2 changes
   int fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
-  if (fd >= 0) g_fd = fd;
+  if (fd < 0) return;
+  if (g_fd == STDERR_FILENO) g_fd = fd;
+  g_stderr = fd;
 }
 
 void set_line_limit(int bytes) {
@@ -225,7 +240,17 @@ void write(Level level, const Fields& f, const char* fmt, ...) {
                  g_pool.c_str(), msg);
   if (n > (int)sizeof line - 1) n = sizeof line - 1;
   ssize_t r = ::write(g_fd, line, n);
-  (void)r;
+  if (g_fd == g_stderr) return;
+  // error_log itself cannot be written: say so once on stderr (the journal under systemd).
+  static bool failing = false;
+  if (r != n && !failing) {
+    int err = r < 0 ? errno : ENOSPC;
+    failing = true;
+    dprintf(g_stderr, "[%s] ERROR: [pool %s] cannot write error_log '%s': %s\n", when,
+            g_pool.c_str(), g_path.c_str(), strerror(err));
+  } else if (r == n && failing) {
+    failing = false;
+  }
 }
 
 }  // namespace php_pool::log

@@ -36,6 +36,17 @@ void set_line_limit(int bytes);
 // where the manager writes them (a duplicate of the current stderr).
 void detach_from_stderr();
 
+// A log file that cannot be written (disk full, read-only, gone): the failure is logged once,
+// not once per request, and once more when writing works again.
+class WriteFailures {
+ public:
+  void failed(const char* what, const std::string& path, int error);
+  void succeeded(const char* what, const std::string& path);
+
+ private:
+  bool failing_ = false;
+};
+
 void write(Level level, const Fields& fields, const char* fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

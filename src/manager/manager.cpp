@@ -1,5 +1,6 @@
 #include "manager/manager.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -634,14 +635,15 @@ void Manager::write_slowlog(pid_t pid, const scoreboard::SlotView& v) {
     snprintf(addr, sizeof addr, "[0x%016llx] ", (unsigned long long)f.address);
     entry += addr + f.function + " " + f.file + ":" + std::to_string(f.line) + "\n";
   }
-  FILE* out = fopen(pool_.slowlog.c_str(), "ae");
-  if (!out) {
-    log::write(log::Level::Error, {}, "cannot open slowlog '%s': %s", pool_.slowlog.c_str(),
-               strerror(errno));
-    return;
-  }
-  fputs(entry.c_str(), out);
-  fclose(out);
+  // Opened per entry, so a rotated file needs no signal; one write() per entry.
+  int fd = open(pool_.slowlog.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  ssize_t n = fd < 0 ? -1 : ::write(fd, entry.data(), entry.size());
+  int err = n < 0 ? errno : ENOSPC;
+  if (fd >= 0) close(fd);
+  if (n == ssize_t(entry.size()))
+    slowlog_failures_.succeeded("slowlog", pool_.slowlog);
+  else
+    slowlog_failures_.failed("slowlog", pool_.slowlog, err);
 }
 
 // --- readiness, status ------------------------------------------------------------------

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "common/log.hpp"
+
 #include "config/config.hpp"
 #include "manager/engine_files.hpp"
 #include "manager/listen.hpp"
@@ -131,6 +133,7 @@ class Manager {
   bool warned_max_children_ = false;
   uint64_t stop_deadline_us_ = 0;
   std::vector<uint64_t> crashes_;  // monotonic times of abnormal exits (emergency restart)
+  log::WriteFailures slowlog_failures_;
   std::vector<std::function<void(const std::string&)>> reload_waiters_;
   uint64_t last_status_us_ = 0;
   int exit_code_ = 0;

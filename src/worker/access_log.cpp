@@ -359,8 +359,14 @@ bool AccessLog::write_line(const std::string& line) {
   buf += '\n';
   for (;;) {
     ssize_t n = ::write(fd_, buf.data(), buf.size());
-    if (n >= 0) return size_t(n) == buf.size();
-    if (errno != EINTR) return false;
+    if (n < 0 && errno == EINTR) continue;
+    if (n == ssize_t(buf.size())) {
+      failures_.succeeded("access log", path_);
+      return true;
+    }
+    // A short write is a full disk too (the rest would fail with ENOSPC).
+    failures_.failed("access log", path_, n < 0 ? errno : ENOSPC);
+    return false;
   }
 }
 

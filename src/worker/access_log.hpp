@@ -26,6 +26,8 @@
 #include <string>
 #include <vector>
 
+#include "common/log.hpp"
+
 #include "fastcgi/codec.hpp"
 
 namespace php_pool::worker {
@@ -87,11 +89,13 @@ class AccessLog {
   bool is_open() const { return fd_ >= 0; }
   const std::string& path() const { return path_; }
   // Writes LINE and a newline with a single write(). Empty lines are not written (php-fpm).
+  // A failed write (disk full, ...) is logged once until writing works again.
   bool write_line(const std::string& line);
 
  private:
   std::string path_;
   int fd_ = -1;
+  log::WriteFailures failures_;
 };
 
 }  // namespace php_pool::worker
