@@ -537,6 +537,34 @@ def killed_manager_restarts_and_queued_connections_are_served():
 
 
 @check
+def killed_manager_under_load_refuses_no_connection():
+    # 8 clients keep requesting while the manager dies by SIGKILL: at most the 8 requests in
+    # flight die with it (KillMode=mixed); no connect() is refused, since the socket belongs to
+    # systemd, and the clients are served by the restarted manager.
+    unit = 'php-pool@site.service'
+    main = main_pid('site')
+    restarts = int(show(unit, 'NRestarts'))
+    load = Load('site', threads=8)
+    time.sleep(0.5)
+    os.kill(main, 9)
+    wait_until(lambda: show(unit, 'MainPID') not in ('0', str(main)) and
+               show(unit, 'ActiveState') == 'active', 10, 'the restarted manager')
+    served_before = load.ok
+    wait_until(lambda: load.ok > served_before + 100, 10, 'requests served after the restart')
+    load.stop.set()
+    for f in load.futures:
+        f.result(60)
+    load.pool.shutdown()
+    refused = [f for f in load.failures if 'Refused' in f or 'FileNotFound' in f]
+    if refused or len(load.failures) > 8:
+        raise AssertionError('%d failures (%d refused): %r'
+                             % (len(load.failures), len(refused), load.failures[:5]))
+    if int(show(unit, 'NRestarts')) != restarts + 1:
+        raise AssertionError('not restarted by systemd')
+    return '%d requests, %d lost in flight, none refused' % (load.ok, len(load.failures))
+
+
+@check
 def stopped_manager_is_killed_by_the_watchdog():
     unit = 'php-pool@site.service'
     main = main_pid('site')
@@ -596,6 +624,7 @@ def main():
                   error_log_syslog_goes_through_dev_log, killed_worker_is_replaced,
                   two_sites_side_by_side,
                   killed_manager_restarts_and_queued_connections_are_served,
+                  killed_manager_under_load_refuses_no_connection,
                   stopped_manager_is_killed_by_the_watchdog,
                   stop_lets_the_request_in_flight_finish, socket_stop_removes_only_its_socket):
             c()
