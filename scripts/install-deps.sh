@@ -14,6 +14,7 @@ packages=(
   apache2 caddy  # other front ends (tests/integration/test_frontends.py)
   python3-prometheus-client  # OpenMetrics parser for the status page tests
   mandoc  # man page lint (tests/man)
+  dpkg-dev debhelper lintian logrotate  # the Debian package (tests/packaging: build, lint, install)
   wrk python3-matplotlib  # benchmark (bench/bench.py): load generator, plot of the ratios
 )
 
