@@ -63,7 +63,8 @@ def main():
     for unit in ('php-pool@.socket', 'php-pool@.service', 'php-pool-sessionclean.service',
                  'php-pool-sessionclean.timer'):
         expected[os.path.join(unitdir, unit)] = 0o644
-    for ex in ('site.conf', 'demo.conf', 'nginx-site.conf', 'apache-site.conf', 'Caddyfile'):
+    for ex in ('site.conf', 'demo.conf', 'nginx-site.conf', 'nginx-upstream.conf',
+               'apache-site.conf', 'Caddyfile'):
         expected[os.path.join(examples, ex)] = 0o644
 
     with tempfile.TemporaryDirectory(prefix='php-pool-destdir-') as dest:
