@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""man_options.py PHP_POOL PAGE: every long option `PHP_POOL --help` prints is documented in PAGE.
+"""man_options.py PHP_POOL PAGE: every option `PHP_POOL --help` prints is documented in PAGE, and
+`--version` names the version PAGE's .TH line does.
 
 In roff a '-' is usually written '\\-'; the page's text is compared with those escapes removed.
 """
@@ -21,7 +22,21 @@ def main() -> int:
     for o in missing:
         print(f"{page}: long option {o} of --help is not documented", file=sys.stderr)
     print(f"{len(options) - len(missing)}/{len(options)} long options documented: {' '.join(options)}")
-    return 1 if missing else 0
+    # The short options too (-t, -tt, -y, -c, -d, -R, -F, ...), written \-x in roff.
+    shorts = sorted(set(re.findall(r"(?<![\w-])-[a-zA-Z]{1,2}(?=[ ,\n])", help_text)))
+    missing_short = [o for o in shorts if not re.search(r"\.B[RI]? " + re.escape(o) + r"\b", text)
+                     and not re.search(r"(?<![\w-])" + re.escape(o) + r"(?![\w-])", text)]
+    for o in missing_short:
+        print(f"{page}: short option {o} of --help is not documented", file=sys.stderr)
+    print(f"{len(shorts) - len(missing_short)}/{len(shorts)} short options documented: {' '.join(shorts)}")
+    # --version names the version the page's .TH line names ("php-pool X.Y.Z").
+    version = subprocess.run([exe, "--version"], check=True, capture_output=True, text=True).stdout.strip()
+    th = re.search(r'^\.TH .*"(php-pool [^"]+)"', text, re.M)
+    same = th is not None and th.group(1) == version
+    if not same:
+        print(f"{page}: .TH names {th.group(1) if th else None!r}, --version says {version!r}", file=sys.stderr)
+    print(f"--version: {version!r}, .TH: {th.group(1) if th else None!r}")
+    return 1 if missing or missing_short or not same else 0
 
 
 if __name__ == "__main__":
