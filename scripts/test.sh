@@ -31,8 +31,9 @@ else
   echo "fuzz build failed"; status=1
 fi
 
-# 3. Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer: the unit-test programs
-#    (script checks such as the man-page lint gain nothing from a sanitizer build).
+# 3. Under AddressSanitizer + UndefinedBehaviorSanitizer: the unit-test programs (script checks
+#    such as the man-page lint gain nothing from a sanitizer build), then the integration tests
+#    that need no PHP shared extension against the sanitized php-pool (suite asan-integration).
 rm -rf build-asan
 if meson setup build-asan -Dsanitizers=true; then
   mapfile -t asan_tests < <(cd build-asan && meson introspect --tests | python3 -c '
@@ -41,8 +42,9 @@ build = sys.argv[1]
 for t in json.load(sys.stdin):
     if "unit" in t["suite"][0] and t["cmd"][0].startswith(build + "/"):
         print(t["name"], t["cmd"][0][len(build) + 1:])' "$root/build-asan")
-  if ninja -C build-asan "${asan_tests[@]#* }"; then
+  if ninja -C build-asan "${asan_tests[@]#* }" src/php-pool; then
     ASAN_OPTIONS=detect_leaks=1 run_suite build-asan --no-rebuild "${asan_tests[@]%% *}"
+    run_suite build-asan --no-rebuild --suite asan-integration --logbase asan-integration
   else
     echo "sanitizer build failed"; status=1
   fi
@@ -51,7 +53,7 @@ else
 fi
 
 python3 scripts/count-tests.py build/meson-logs/testlog.json build-fuzz/meson-logs/testlog.json \
-  build-asan/meson-logs/testlog.json
+  build-asan/meson-logs/testlog.json build-asan/meson-logs/asan-integration.json
 rc=$?
 [ $status -ne 0 ] && rc=1
 exit $rc

@@ -35,6 +35,12 @@ Environment:
   PHP_POOL_BIN      path of the php-pool binary (backend pool)
   PHP_FPM_BIN       path of php-fpm (default /usr/sbin/php-fpm8.2)
   PHP_POOL_KEEP_TMP=1  keep the temporary directories (their path is printed) for post-mortems
+  PHP_POOL_SANITIZED=1  PHP_POOL_BIN is an ASan+UBSan build (meson -Dsanitizers=true): php-pool
+                    runs with PHP_INI_SCAN_DIR empty (Debian's libphp dlopens shared extensions
+                    with RTLD_DEEPBIND, which ASan refuses) and `sandbox.seccomp = off` (LeakSanitizer
+                    needs ptrace at exit), the sanitizers log to files in the test's temp
+                    directory (workers' stderr is /dev/null), and any report fails the test when
+                    the backend stops.
 """
 
 import hashlib
@@ -86,6 +92,10 @@ COMMON_PHP_VALUES = {
     'display_errors': 'Off',
     'display_startup_errors': 'Off',
 }
+
+SANITIZED = os.environ.get('PHP_POOL_SANITIZED') == '1'
+SANITIZER_REPORT = re.compile(r'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|'
+                              r'Sanitizer has encountered a fatal error|SUMMARY: \w+Sanitizer')
 
 # Variables that must not leak from the test runner into the backends.
 _SCRUB_ENV = ('LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES', 'NOTIFY_SOCKET', 'WATCHDOG_USEC',
@@ -281,6 +291,7 @@ class _Backend(_Process):
                                          'php_admin_value'))
             pool.append(render_ini_block({k: v for k, v in COMMON_PHP_VALUES.items()
                                           if k not in own}, 'php_value'))
+        pool.extend(self._extra_pool_lines())  # before the test's own text, which wins
         pool.append(pool_ini_text.strip('\n'))
         self.pool_text = '\n'.join(pool) + '\n'
         with open(self.conf_path, 'w') as f:
@@ -288,6 +299,7 @@ class _Backend(_Process):
         env = {k: v for k, v in os.environ.items() if k not in _SCRUB_ENV}
         # never reach the machine's system bus: php-pool must just warn and keep serving
         env['DBUS_SYSTEM_BUS_ADDRESS'] = 'unix:path=%s' % os.path.join(tmp, 'no-such-bus')
+        env.update(self._extra_env())
         env.update(extra_env or {})
         self.env = env
         self.log_file = open(self.log_path + '.stdio', 'ab')
@@ -307,6 +319,12 @@ class _Backend(_Process):
 
     def _argv(self, ini_args):
         raise NotImplementedError
+
+    def _extra_pool_lines(self):
+        return []
+
+    def _extra_env(self):
+        return {}
 
     def _wait_ready(self, timeout):
         deadline = time.monotonic() + timeout
@@ -364,6 +382,39 @@ class PhpPool(_Backend):
 
     def _argv(self, ini_args):
         return [self.binary, '--config', self.conf_path, '-R'] + ini_args
+
+    def _extra_pool_lines(self):
+        return ['sandbox.seccomp = off'] if SANITIZED else []
+
+    def _extra_env(self):
+        if not SANITIZED:
+            return {}
+        log = 'log_path=%s' % os.path.join(self.tmp, 'sanitizer')
+        env = {'PHP_INI_SCAN_DIR': ''}
+        for name in ('ASAN_OPTIONS', 'UBSAN_OPTIONS'):
+            env[name] = ':'.join(filter(None, [os.environ.get(name, ''), log]))
+        return env
+
+    def sanitizer_reports(self):
+        """The sanitizers' reports (PHP_POOL_SANITIZED=1), one log_path file per process."""
+        reports = []
+        if SANITIZED:
+            for name in sorted(os.listdir(self.tmp)):
+                if name.startswith('sanitizer.'):
+                    text = read_text(os.path.join(self.tmp, name))
+                    if SANITIZER_REPORT.search(text):
+                        reports.append('--- %s\n%s' % (name, text))
+        return reports
+
+    def log_text(self):
+        return super().log_text() + ''.join(self.sanitizer_reports())
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        rc = super().stop(sig, timeout)
+        reports = self.sanitizer_reports()
+        if reports:
+            raise AssertionError('sanitizer reports from php-pool:\n' + '\n'.join(reports))
+        return rc
 
 
 def backend_name():

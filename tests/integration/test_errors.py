@@ -3,6 +3,7 @@ dies mid-request, a missing script, a non-PHP file sent to FastCGI. After each, 
 serving."""
 
 import re
+import unittest
 
 import harness
 from harness import StackTestCase, wait_until
@@ -89,6 +90,8 @@ class TerminateTimeoutTest(_ErrorBase):
 class WorkerCrashTest(_ErrorBase):
     """Own backend, like TerminateTimeoutTest."""
 
+    @unittest.skipIf(harness.SANITIZED, 'suicide.php needs posix_kill(): the posix extension is '
+                     'a shared one, not loaded under the sanitizers')
     def test_worker_killed_mid_request(self):
         old = self.assertServing()
         r = self.get('/suicide.php')
