@@ -214,10 +214,6 @@ int Manager::run() {
     }
   }
 
-  // D-Bus (src/dbus): never needed to serve; without a bus it logs one warning.
-  bus_ = std::make_unique<dbus::Service>(*this);
-  bus_->start();
-
   if (handed_over) {
     adopt_workers(handover);
   } else {
@@ -235,6 +231,11 @@ int Manager::run() {
     case config::PmStyle::Ondemand:
       break;
   }
+  // D-Bus (src/dbus): never needed to serve; without a bus it logs one warning. After the
+  // fork()s, so that its round trips overlap the workers' start-up; before READY=1, so that
+  // `systemctl reload` finds the name.
+  bus_ = std::make_unique<dbus::Service>(*this);
+  bus_->start();
   check_ready();
 
   r = sd_event_loop(event_);

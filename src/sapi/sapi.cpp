@@ -2,6 +2,8 @@
 // in the workers. Every Zend/PHP include stays in this folder.
 #include "sapi/sapi.hpp"
 
+#include <malloc.h>
+
 #include <strings.h>
 #include <sys/stat.h>
 
@@ -484,13 +486,45 @@ void engine_shutdown() {
   sapi_shutdown();
 }
 
+// Zend re-reads its 8 deferred signal handlers with sigaction() at every request start, in case a
+// script replaced one: 8 syscalls per request for what only pcntl_signal() can do. Skip it
+// unless the previous request called pcntl_signal() (Debian builds pcntl into libphp).
+bool g_signals_touched = false;
+zif_handler g_pcntl_signal = nullptr;
+
+PHP_FUNCTION(pcntl_signal_watched) {
+  g_signals_touched = true;
+  g_pcntl_signal(execute_data, return_value);
+}
+
+void watch_pcntl_signal() {
+  auto* f = static_cast<zend_function*>(
+      zend_hash_str_find_ptr(CG(function_table), "pcntl_signal", sizeof("pcntl_signal") - 1));
+  if (f && f->type == ZEND_INTERNAL_FUNCTION) {
+    g_pcntl_signal = f->internal_function.handler;
+    f->internal_function.handler = ZEND_FN(pcntl_signal_watched);
+  } else if (f) {
+    return;  // not ours to wrap: keep Zend's check
+  }
+  SIGG(reset) = false;
+}
+
 bool worker_init(const config::PoolConfig& pool, std::string& error) {
   // Zend restores the handlers it saw at start-up on every request: capture the worker's.
   zend_signal_startup();
+  watch_pcntl_signal();
   g_limit_extensions = pool.security_limit_extensions;
   for (auto& e : pool.php_ini)
     if (!apply_ini(e, error)) return false;
   return true;
+}
+
+void release_idle_memory() {
+  // Zend's end-of-request shutdown keeps as many cached chunks as the running average of the
+  // requests' peaks; the same shutdown, between requests (the heap is empty then), halves that
+  // average each time, so a few rounds free them all (munmap).
+  for (int i = 0; i < 12; i++) shutdown_memory_manager(true, false);
+  malloc_trim(0);
 }
 
 const char* current_script() {
@@ -535,6 +569,9 @@ RequestResult run_request(RequestIo& io, fastcgi::Params& params) {
     php_handle_auth_data(param("HTTP_AUTHORIZATION"));
   }
 
+  // After a request that changed signal handlers, let Zend put its own back (see above).
+  SIGG(reset) = g_signals_touched;
+  g_signals_touched = false;
   zend_first_try {
     serve(result);
   }

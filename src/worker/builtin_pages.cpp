@@ -99,7 +99,8 @@ BuiltinPages::~BuiltinPages() {
 
 scoreboard::Slot* BuiltinPages::my_slot() {
   // The manager records the worker's pid in its slot around fork(); found on first use.
-  pid_t self = getpid();
+  if (!pid_) pid_ = getpid();  // no getpid() per request
+  const pid_t self = pid_;
   if (slot_index_ >= 0 && board_.slot(uint32_t(slot_index_)).pid.load() == self)
     return &board_.slot(uint32_t(slot_index_));
   for (uint32_t i = 0; i < board_.size(); i++)
@@ -219,7 +220,8 @@ void BuiltinPages::log_access(const fastcgi::Params& params, int status, uint64_
   e.memory = memory;
   e.accepted_epoch = accepted_epoch_;
   e.now_epoch = int64_t(time(nullptr));
-  e.pid = getpid();
+  if (!pid_) pid_ = getpid();
+  e.pid = pid_;
   e.ppid = getppid();
   e.response_headers = answered_here_ ? &page_headers_ : &php.headers;
   if (access_suppressed(pool_.access_suppress_path, e)) return;

@@ -56,6 +56,7 @@ class BuiltinPages {
   AccessLog access_log_;
   bool log_enabled_ = false;
   int slot_index_ = -1;
+  pid_t pid_ = 0;  // this worker's (the pages are made after fork)
 
   // The current connection and request.
   bool status_only_ = false;

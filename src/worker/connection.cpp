@@ -40,6 +40,14 @@ void clear_keeping(std::string& s) {
 }
 }  // namespace
 
+bool Connection::wait_for(short events, int timeout_s) {
+  pollfd p{fd_, events, 0};
+  int r;
+  do r = poll(&p, 1, timeout_s > 0 ? timeout_s * 1000 : -1);
+  while (r < 0 && errno == EINTR);
+  return r > 0;
+}
+
 void Connection::set_timeouts(int read_seconds, int write_seconds) {
   read_timeout_s_ = read_seconds;
   write_timeout_s_ = write_seconds;
@@ -48,16 +56,6 @@ void Connection::set_timeouts(int read_seconds, int write_seconds) {
 void Connection::open(int fd) {
   if (fd_ >= 0) ::close(fd_);
   fd_ = fd;
-  // The socket's own timeouts: read() and send() return EAGAIN when they pass, with no poll()
-  // per read.
-  if (read_timeout_s_ > 0) {
-    timeval tv{read_timeout_s_, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  }
-  if (write_timeout_s_ > 0) {
-    timeval tv{write_timeout_s_, 0};
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  }
   decoder_.reset();
   events_.clear();
   next_event_ = 0;
@@ -75,13 +73,21 @@ bool Connection::fill() {
   // Only once every event of the previous read is consumed: STDIN events point into in_.
   char* buf = in_.get();
   ssize_t n;
-  do n = ::read(fd_, buf, kReadSize);
-  while (n < 0 && errno == EINTR);
-  if (n <= 0) {
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+  for (;;) {
+    n = ::read(fd_, buf, kReadSize);
+    if (n >= 0 || errno == EINTR) {
+      if (n >= 0) break;
+      continue;
+    }
+    if (errno != EAGAIN && errno != EWOULDBLOCK) break;
+    if (!wait_for(POLLIN, read_timeout_s_)) {
       log::write(log::Level::Warning, {},
                  "closing a connection that sent nothing for %d s (request_read_timeout)",
                  read_timeout_s_);
+      break;
+    }
+  }
+  if (n <= 0) {
     broken_ = true;
     return false;
   }
@@ -172,12 +178,14 @@ bool Connection::send_pending() {
   while (off < out_.size()) {
     ssize_t n = ::send(fd_, out_.data() + off, out_.size() - off, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (wait_for(POLLOUT, write_timeout_s_)) continue;
+      log::write(log::Level::Warning, {},
+                 "closing a connection that took no response bytes for %d s "
+                 "(request_write_timeout)",
+                 write_timeout_s_);
+    }
     if (n <= 0) {
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-        log::write(log::Level::Warning, {},
-                   "closing a connection that took no response bytes for %d s "
-                   "(request_write_timeout)",
-                   write_timeout_s_);
       broken_ = true;
       out_.clear();
       return false;

@@ -57,6 +57,9 @@ class Connection : public sapi::RequestIo {
 
  private:
   bool fill();  // reads once and feeds the decoder
+  // The socket is non-blocking: waits until it is readable/writable (POLLIN/POLLOUT), for
+  // timeout_s seconds at most (0 = forever). False on timeout.
+  bool wait_for(short events, int timeout_s);
   // The current request's STDIN has ended (received, if not read).
   bool input_complete() const;
   bool send_pending();

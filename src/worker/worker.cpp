@@ -42,16 +42,36 @@ const char* find(const fastcgi::Params& params, std::string_view name) {
   return nullptr;
 }
 
+// How long a worker waits idle before it gives back the memory a big request left cached.
+constexpr int kIdleReleaseMs = 1000;
+
 // Waits for a connection on any of the worker's sockets (request sockets and pm.status_listen's).
 // -1 on a stop request or a fatal error; `status_only` tells which kind of socket it came from.
-int accept_one(const std::vector<Listener>& listeners, bool& status_only) {
+// With `release_pending`, an idle second first releases cached memory (and clears the flag).
+int accept_one(const std::vector<Listener>& listeners, bool& status_only, bool& release_pending) {
   for (;;) {
     if (g_stop) return -1;
     const Listener* l = &listeners[0];
+    if (release_pending && listeners.size() == 1) {
+      pollfd p{l->fd, POLLIN, 0};
+      int r = poll(&p, 1, kIdleReleaseMs);
+      if (r < 0 && errno == EINTR) continue;
+      if (r == 0) {
+        sapi::release_idle_memory();
+        release_pending = false;
+      }
+      // Then the blocking accept below: if another worker takes this connection, it waits
+      // for the next one rather than spinning.
+    }
     if (listeners.size() > 1) {
       std::vector<pollfd> pfds;
       for (auto& x : listeners) pfds.push_back({x.fd, POLLIN, 0});
-      int r = poll(pfds.data(), pfds.size(), -1);
+      int r = poll(pfds.data(), pfds.size(), release_pending ? kIdleReleaseMs : -1);
+      if (r == 0) {
+        sapi::release_idle_memory();
+        release_pending = false;
+        continue;
+      }
       if (r < 0) {
         if (errno == EINTR) continue;
         return -1;
@@ -65,7 +85,9 @@ int accept_one(const std::vector<Listener>& listeners, bool& status_only) {
       if (!l) continue;
     }
     // Blocking accept: the kernel wakes one waiting worker per connection.
-    int fd = accept4(l->fd, nullptr, nullptr, SOCK_CLOEXEC);
+    // Non-blocking: the connection waits in poll() only when a read or write would block, so
+    // request_read/write_timeout cost no syscall on the common path.
+    int fd = accept4(l->fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd >= 0) {
       status_only = l->status_only;
       return fd;
@@ -154,12 +176,13 @@ void run(const WorkerSetup& setup) {
   uint64_t cpu_mark = cpu_time_us();
   // Copies for the log context: the SAPI may rewrite params while the request runs.
   std::string log_script, log_uri;
+  bool release_pending = false;  // a big request left memory cached (see accept_one)
 
   while (!g_stop && (max_requests == 0 || served < uint64_t(max_requests))) {
     slot.idle_since_us.store(scoreboard::now_monotonic_us(), std::memory_order_relaxed);
     slot.stage.store(scoreboard::Stage::Idle, std::memory_order_release);
     bool status_only = false;
-    int fd = accept_one(listeners, status_only);
+    int fd = accept_one(listeners, status_only, release_pending);
     if (fd < 0) break;
     pages.begin_connection(fd, status_only);
     // As php-fpm, whose pm.status_listen is served by a pool of its own.
@@ -191,6 +214,7 @@ void run(const WorkerSetup& setup) {
         sapi::RequestResult r = sapi::run_request(conn, params);
         status = r.status;
         memory = r.memory_peak;
+        if (memory > sapi::kReleaseAfterPeak) release_pending = true;
         if (r.engine_broken) {
           log::write(log::Level::Error, {},
                      "worker %d: the engine failed outside a script; "
