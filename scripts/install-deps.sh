@@ -16,6 +16,7 @@ packages=(
   mandoc  # man page lint (tests/man)
   dpkg-dev debhelper lintian logrotate  # the Debian package (tests/packaging: build, lint, install)
   wrk python3-matplotlib  # benchmark (bench/bench.py): load generator, plot of the ratios
+  uwsgi-core uwsgi-plugin-php  # benchmark: uWSGI with its PHP plugin as a second peer
 )
 
 missing=()
