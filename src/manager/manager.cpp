@@ -336,7 +336,22 @@ void Manager::retire(Child& c) {
   c.retired_us = now_monotonic_us();
   // A reload never waits for ever on a busy old worker (DESIGN.md "Signals").
   c.kill_after_us = c.retired_us + drain_bound_us();
-  kill(c.pid, SIGQUIT);
+  ask_to_leave(c);
+}
+
+// A worker running PHP is only flagged: it leaves after its request, which a SIGQUIT would
+// disturb (sleep(), usleep() and blocking reads in the script return early). One waiting for a
+// connection or a request is signalled, to leave its accept()/read at once. A worker handed
+// over by a previous image has no slot here: signalled.
+void Manager::ask_to_leave(Child& c) {
+  if (c.adopted) {
+    kill(c.pid, SIGQUIT);
+    return;
+  }
+  scoreboard::Slot& slot = board_->slot(c.slot);
+  slot.leave.store(true, std::memory_order_release);
+  Stage st = slot.stage.load(std::memory_order_acquire);
+  if (st != Stage::Running && st != Stage::Finishing) kill(c.pid, SIGQUIT);
 }
 
 // php-fpm's process_control_timeout = 0 would kill busy workers at once; here it means
@@ -788,7 +803,10 @@ void Manager::begin_stop(bool graceful) {
   systemd::notify_stopping();
   for (auto& [pid, c] : children_) {
     c.retiring = true;
-    kill(pid, graceful ? SIGQUIT : SIGKILL);
+    if (graceful)
+      ask_to_leave(c);
+    else
+      kill(pid, SIGKILL);
   }
   if (children_.empty()) {
     sd_event_exit(event_, exit_code_);
@@ -806,10 +824,13 @@ int Manager::on_stop_tick(sd_event_source* s, uint64_t usec, void* userdata) {
   bool late = now_monotonic_us() >= m->stop_deadline_us_;
   for (auto& [pid, c] : m->children_) {
     // Re-sent: a worker between its stop check and accept() would otherwise sleep on.
-    if (late)
+    if (late) {
       log::write(log::Level::Warning, {}, "child %d still busy after the stop bound; killing it",
                  pid);
-    kill(pid, late ? SIGKILL : SIGQUIT);
+      kill(pid, SIGKILL);
+    } else {
+      m->ask_to_leave(c);
+    }
   }
   sd_event_source_set_time(s, usec + 200000);
   sd_event_source_set_enabled(s, SD_EVENT_ON);

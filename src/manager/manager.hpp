@@ -98,6 +98,7 @@ class Manager {
   void write_slowlog(pid_t pid, const scoreboard::SlotView& v);
   void check_ready();
   void begin_stop(bool graceful);
+  void ask_to_leave(Child& c);
   void retire(Child& c);
   uint64_t drain_bound_us() const;
   void check_retiring();

@@ -67,6 +67,7 @@ int Scoreboard::claim(pid_t pid, uint32_t generation) {
     s.request_start_real_us.store(0);
     s.idle_since_us.store(now_monotonic_us());
     s.slow_logged.store(false);
+    s.leave.store(false);
     s.last_duration_us.store(0);
     s.last_cpu_us.store(0);
     s.last_memory.store(0);

@@ -42,6 +42,9 @@ struct Slot {
   std::atomic<uint64_t> idle_since_us{0};  // monotonic; when the worker last became idle
   std::atomic<uint32_t> seq{0};            // odd while the strings below are being written
   std::atomic<bool> slow_logged{false};
+  // Set by the manager (stop, reload): finish the request in progress, then exit. A busy
+  // worker is not signalled, so that no sleep() or read in a running script is cut short.
+  std::atomic<bool> leave{false};
   char method[kMethodSize];
   char uri[kUriSize];
   char query[kQuerySize];

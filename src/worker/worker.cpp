@@ -178,7 +178,9 @@ void run(const WorkerSetup& setup) {
   std::string log_script, log_uri;
   bool release_pending = false;  // a big request left memory cached (see accept_one)
 
-  while (!g_stop && (max_requests == 0 || served < uint64_t(max_requests))) {
+  // slot.leave: the manager's stop or reload, flagged rather than signalled while busy.
+  while (!g_stop && !slot.leave.load(std::memory_order_acquire) &&
+         (max_requests == 0 || served < uint64_t(max_requests))) {
     slot.idle_since_us.store(scoreboard::now_monotonic_us(), std::memory_order_relaxed);
     slot.stage.store(scoreboard::Stage::Idle, std::memory_order_release);
     bool status_only = false;
@@ -232,7 +234,9 @@ void run(const WorkerSetup& setup) {
       cpu_mark = cpu_now;
       pages.log_access(params, status, end - start, memory);
       served++;
-      if (g_stop || (max_requests && served >= uint64_t(max_requests)) || !conn.keep_conn()) break;
+      if (g_stop || slot.leave.load(std::memory_order_acquire) ||
+          (max_requests && served >= uint64_t(max_requests)) || !conn.keep_conn())
+        break;
       slot.stage.store(scoreboard::Stage::ReadingHeaders, std::memory_order_release);
     }
     conn.close();

@@ -52,6 +52,30 @@ class StopTest(unittest.TestCase):
         for pid in workers:
             wait_until(lambda: not harness.pid_alive(pid), 5, what='workers to exit')
 
+    def sleep_during(self, sig):
+        with ThreadPoolExecutor(1) as ex:
+            fut = ex.submit(self.nginx.request, 'GET', '/sleep_intact.php?s=2')
+            time.sleep(0.5)
+            self.backend.signal(sig)
+            r = fut.result()
+        self.assertEqual(r.status, 200, r)
+        return r.json()
+
+    @unittest.skipIf(harness.is_fpm(), 'php-fpm signals busy workers: their sleep() returns early')
+    def test_stop_and_reload_do_not_cut_a_running_sleep_short(self):
+        # The manager flags a busy worker instead of signalling it: the script's sleep() runs
+        # in full (a signal would end it early and make it return the seconds left).
+        self.start()
+        j = self.sleep_during(signal.SIGHUP)
+        self.assertEqual(j['left'], 0, j)
+        self.assertGreaterEqual(j['took'], 1.95, j)
+        wait_until(lambda: self.nginx.request('GET', '/pid.php').status == 200, 5,
+                   what='serving after the reload')
+        j = self.sleep_during(signal.SIGTERM)
+        self.assertEqual(j['left'], 0, j)
+        self.assertGreaterEqual(j['took'], 1.95, j)
+        self.assertEqual(self.backend.wait_exit(20), 0)
+
     def test_sigquit_lets_in_flight_request_finish(self):
         # php-fpm's graceful stop, with a process_control_timeout long enough for the request
         self.start(global_ini='process_control_timeout = 10s')
