@@ -42,6 +42,8 @@ LUA = os.path.join(HERE, 'lua')
 FPM_BIN = os.environ.get('PHP_FPM_BIN', '/usr/sbin/php-fpm8.2')
 NGINX_BIN = shutil.which('nginx') or '/usr/sbin/nginx'
 WRK_BIN = shutil.which('wrk') or '/usr/bin/wrk'
+UWSGI_BIN = os.environ.get('UWSGI_BIN') or shutil.which('uwsgi') or '/usr/bin/uwsgi'
+UWSGI_PLUGINS = '/usr/lib/uwsgi/plugins'  # Debian's uwsgi-plugin-php: php_plugin.so
 PHP_INI_SRC = '/etc/php/8.2/fpm/php.ini'
 PHP_CONFD_SRC = '/etc/php/8.2/fpm/conf.d'
 CLK_TCK = os.sysconf('SC_CLK_TCK')
@@ -176,15 +178,66 @@ def pss_kb(pid):
 # Processes
 # ---------------------------------------------------------------------------------------------
 
+class _Forked:
+    """fork + execve with `listen_fd` as fd 3 and LISTEN_PID set to the child's own PID, the way
+    systemd starts a socket-activated service (subprocess cannot put an fd at 3 or know the
+    PID before the exec). Offers the part of Popen's interface that Proc uses."""
+
+    def __init__(self, argv, env, cwd, log_fd, listen_fd):
+        env = dict(env or os.environ)
+        pid = os.fork()
+        if pid == 0:  # the child: only async-signal-safe-ish calls, then exec or _exit
+            try:
+                os.setsid()
+                null = os.open(os.devnull, os.O_RDONLY)
+                os.dup2(null, 0)
+                os.dup2(log_fd, 1)
+                os.dup2(log_fd, 2)
+                if listen_fd != 3:
+                    os.dup2(listen_fd, 3)  # dup2 clears FD_CLOEXEC on the copy
+                os.set_inheritable(3, True)
+                os.closerange(4, 4096)
+                if cwd:
+                    os.chdir(cwd)
+                env['LISTEN_PID'] = str(os.getpid())
+                os.execve(argv[0], argv, env)
+            finally:
+                os._exit(127)
+        self.pid = pid
+        self.returncode = None
+
+    def poll(self):
+        if self.returncode is None:
+            try:
+                p, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                self.returncode = -1
+                return self.returncode
+            if p:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout)
+            time.sleep(0.01)
+        return self.returncode
+
+
 class Proc:
     """A process we started in its own session; stopped by PID (and its children by PID)."""
 
-    def __init__(self, argv, env=None, cwd=None, log_path=None):
+    def __init__(self, argv, env=None, cwd=None, log_path=None, listen_fd=None):
         self.log = open(log_path or os.devnull, 'ab')
         self.t_start = time.monotonic()
-        self.proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
-                                     stdout=self.log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        if listen_fd is None:
+            self.proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+                                         stdout=self.log, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
+        else:
+            self.proc = _Forked(argv, env, cwd, self.log.fileno(), listen_fd)
         self.pid = self.proc.pid
 
     def alive(self):
@@ -231,7 +284,7 @@ class Backend:
 
     def __init__(self, kind, tmp, ini_dir, pool_bin, name=None, pm='static',
                  process_control_timeout=None, extra_env=None, children=MAX_CHILDREN,
-                 wrapper=(), extra_pool=()):
+                 wrapper=(), extra_pool=(), listen_fd=None):
         self.kind = kind
         self.name = name or kind
         self.dir = os.path.join(tmp, self.name)
@@ -275,16 +328,29 @@ class Backend:
             argv = [FPM_BIN, '-F', '-R', '-y', self.conf, '-c', ini]
         else:
             argv = [pool_bin, '--config', self.conf, '-R', '-c', ini]
+        if listen_fd is not None:
+            if kind == 'fpm':
+                env['FPM_SOCKETS'] = '%s=3' % self.socket  # php-fpm's own inherited-socket list
+            else:
+                env['LISTEN_FDS'] = '1'  # LISTEN_PID: set by _Forked in the child
         self.proc = Proc(list(wrapper) + argv, env=env, cwd=self.dir,
-                         log_path=self.log_path + '.stdio')
+                         log_path=self.log_path + '.stdio', listen_fd=listen_fd)
         self.pid = self.proc.pid
+
+    def params(self, script_filename, uri='/hello.php', query=''):
+        """The CGI variables this backend's nginx sends (see nginx_params)."""
+        return nginx_params(script_filename, uri, query)
+
+    def hello(self, sock=None, timeout=5.0):
+        return fcgi_get(sock or self.socket, None, timeout=timeout,
+                        params=self.params(os.path.join(WWW, 'hello.php')))
 
     def wait_ready(self, timeout=30):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.proc.alive():
                 raise RuntimeError('%s exited during start-up:\n%s' % (self.name, self.log_text()))
-            if fcgi_get(self.socket, os.path.join(WWW, 'hello.php'), timeout=5) is not None:
+            if self.hello() is not None:
                 return time.monotonic() - self.proc.t_start
             time.sleep(0.002)
         raise RuntimeError('%s did not answer within %ss:\n%s' % (self.name, timeout,
@@ -316,6 +382,70 @@ class Backend:
         self.proc.stop(signal.SIGQUIT if self.kind == 'fpm' else signal.SIGTERM)
 
 
+def uwsgi_available():
+    """None if uWSGI and its PHP plugin are installed, else why not."""
+    if not os.access(UWSGI_BIN, os.X_OK):
+        return 'not installed: %s (Debian: uwsgi-core)' % UWSGI_BIN
+    if not os.path.exists(os.path.join(UWSGI_PLUGINS, 'php_plugin.so')):
+        return 'not installed: %s/php_plugin.so (Debian: uwsgi-plugin-php)' % UWSGI_PLUGINS
+    return None
+
+
+class UwsgiBackend(Backend):
+    """uWSGI (Debian's uwsgi-core) with its PHP plugin: the same worker count, PHP settings and
+    kind of socket as the pool above.
+
+    - `plugin = 0:php`: requests arriving over FastCGI carry modifier1 0; the PHP plugin must
+      answer to it (it registers as 14, and then uWSGI answers "unavailable modifier requested").
+    - php.ini: PHPRC=the copy's directory and PHP_INI_SCAN_DIR=its conf.d, so PHP finds the same
+      files as with the others' `-c` (uWSGI's `php-ini` option would set PHP's "ignore php.ini"
+      flag, under which PHP skips PHP_INI_SCAN_DIR: conf.d would be lost).
+    - php_admin_value lines become `php-set` lines (ini entries over php.ini, not locked).
+    - The plugin ignores SCRIPT_FILENAME: it runs DOCUMENT_ROOT + PATH_INFO (its nginx passes
+      PATH_INFO, see NGINX_CONF), restricted to `.php` by php-allowed-ext.
+    - `disable-logging`: no per-request log line (php-fpm and php-pool write no access log);
+      `die-on-term`: SIGTERM stops it (uWSGI 2.0's default for SIGTERM is a reload).
+    """
+
+    def __init__(self, tmp, ini_dir, name='uwsgi', children=MAX_CHILDREN):
+        self.kind = 'uwsgi'
+        self.name = name
+        self.dir = os.path.join(tmp, self.name)
+        os.makedirs(os.path.join(self.dir, 'uploads'), exist_ok=True)
+        os.makedirs(os.path.join(self.dir, 'sessions'), exist_ok=True)
+        self.socket = os.path.join(self.dir, 'php.sock')
+        self.conf = os.path.join(self.dir, 'uwsgi.ini')
+        self.log_path = os.path.join(self.dir, 'backend.log')
+        admin = dict(ADMIN_VALUES)
+        admin['upload_tmp_dir'] = os.path.join(self.dir, 'uploads')
+        admin['session.save_path'] = os.path.join(self.dir, 'sessions')
+        admin['sys_temp_dir'] = self.dir
+        lines = ['[uwsgi]', 'plugins-dir = %s' % UWSGI_PLUGINS, 'plugin = 0:php',
+                 'master = true', 'processes = %d' % children, 'max-requests = 0',
+                 'fastcgi-socket = %s' % self.socket, 'listen = 511',
+                 'php-allowed-ext = .php', 'php-index = index.php',
+                 'disable-logging = true', 'die-on-term = true']
+        lines += ['php-set = %s=%s' % kv for kv in admin.items()]
+        with open(self.conf, 'w') as f:
+            f.write('\n'.join(lines) + '\n')
+        env = {k: v for k, v in os.environ.items()
+               if k not in ('LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES', 'NOTIFY_SOCKET',
+                            'WATCHDOG_USEC', 'WATCHDOG_PID', 'JOURNAL_STREAM', 'PHPRC')}
+        env['PHPRC'] = ini_dir
+        env['PHP_INI_SCAN_DIR'] = os.path.join(ini_dir, 'conf.d')
+        self.proc = Proc([UWSGI_BIN, '--ini', self.conf], env=env, cwd=self.dir,
+                         log_path=self.log_path + '.stdio')
+        self.pid = self.proc.pid
+
+    def params(self, script_filename, uri='/hello.php', query=''):
+        p = nginx_params(script_filename, uri, query)
+        p[b'PATH_INFO'] = p[b'SCRIPT_NAME']
+        return p
+
+    def stop(self):
+        self.proc.stop(signal.SIGTERM)
+
+
 NGINX_CONF = """\
 {user}worker_processes 1;
 daemon off;
@@ -336,20 +466,20 @@ http {{
     client_body_buffer_size 2m;
     keepalive_requests 1000000;
     server_tokens off;
-    server {{
+{upstream}    server {{
         listen 127.0.0.1:{port} backlog=4096;
         server_name localhost;
         root {www};
         location ~ \\.php$ {{
             include /etc/nginx/fastcgi_params;
             fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
-            fastcgi_pass unix:{socket};
+{php_extra}{keep}            fastcgi_pass {pass_to};
         }}
         location /app/ {{
-            include /etc/nginx/fastcgi_params;
+{app_root}            include /etc/nginx/fastcgi_params;
             fastcgi_param SCRIPT_FILENAME {app}/index.php;
             fastcgi_param SCRIPT_NAME /app/index.php;
-            fastcgi_pass unix:{socket};
+{app_extra}{keep}            fastcgi_pass {pass_to};
         }}
         location = /ceiling {{
             return 200 "ok\\n";
@@ -357,6 +487,12 @@ http {{
     }}
 }}
 """
+
+# uWSGI's PHP plugin ignores SCRIPT_FILENAME: it runs DOCUMENT_ROOT + PATH_INFO (and answers 301
+# to a request without PATH_INFO). Its nginx has these lines more; nothing else differs.
+UWSGI_PHP_EXTRA = '            fastcgi_param PATH_INFO $fastcgi_script_name;\n'
+UWSGI_APP_ROOT = '            root {here};\n'  # DOCUMENT_ROOT + /app/index.php = the app
+UWSGI_APP_EXTRA = '            fastcgi_param PATH_INFO /app/index.php;\n'
 
 
 def free_port():
@@ -366,14 +502,31 @@ def free_port():
 
 
 class Nginx:
-    def __init__(self, tmp, name, backend_socket):
+    """One nginx (1 worker) in front of one backend. kind 'uwsgi' adds the PATH_INFO lines its
+    PHP plugin needs; keepconn: an upstream block with `keepalive 32` and `fastcgi_keep_conn on`
+    instead of a plain `fastcgi_pass unix:` (a new connection per request, Debian's default)."""
+
+    def __init__(self, tmp, name, backend_socket, kind='fpm', keepconn=False):
         self.dir = os.path.join(tmp, 'nginx-' + name)
         os.makedirs(os.path.join(self.dir, 'temp'), exist_ok=True)
         self.port = free_port()
         conf = os.path.join(self.dir, 'nginx.conf')
+        if keepconn:
+            upstream = ('    upstream backend {\n        server unix:%s;\n        keepalive 32;\n'
+                        '    }\n' % backend_socket)
+            keep = '            fastcgi_keep_conn on;\n'
+            pass_to = 'backend'
+        else:
+            upstream = keep = ''
+            pass_to = 'unix:' + backend_socket
+        uw = kind == 'uwsgi'
         with open(conf, 'w') as f:
-            f.write(NGINX_CONF.format(user='user root root;\n' if IS_ROOT else '', dir=self.dir,
-                                      port=self.port, www=WWW, app=APP, socket=backend_socket))
+            f.write(NGINX_CONF.format(
+                user='user root root;\n' if IS_ROOT else '', dir=self.dir, port=self.port,
+                www=WWW, app=APP, upstream=upstream, keep=keep, pass_to=pass_to,
+                php_extra=UWSGI_PHP_EXTRA if uw else '',
+                app_root=UWSGI_APP_ROOT.format(here=HERE) if uw else '',
+                app_extra=UWSGI_APP_EXTRA if uw else ''))
         self.proc = Proc([NGINX_BIN, '-c', conf, '-p', self.dir + '/', '-e',
                           os.path.join(self.dir, 'nginx-error.log')],
                          log_path=os.path.join(self.dir, 'stdio.log'))
@@ -384,6 +537,7 @@ class Nginx:
                     return
             except OSError:
                 time.sleep(0.02)
+        self.proc.stop(signal.SIGQUIT)
         raise RuntimeError('nginx did not start (see %s)' % self.dir)
 
     def url(self, path):
@@ -497,6 +651,7 @@ def wrk(tmp, url, lua, connections, duration, threads=2, timeout_s=10):
         'p99_ms': d['p99_us'] / 1000.0,
         'non2xx': d['status'],
         'sockerr': d['connect'] + d['read'] + d['write'] + d['timeout'],
+        'max_ms': d['max_us'] / 1000.0,
     }
 
 
@@ -519,8 +674,11 @@ def measure(tmp, backend, nginx, script, duration):
 # ---------------------------------------------------------------------------------------------
 
 def sanity(backends, nginxes):
-    """Every script answers 200 with the expected body on both; both run PHP alike."""
+    """Every script answers 200 with the expected body; all run PHP alike. php-fpm or php-pool
+    failing stops the run; uWSGI failing a script is recorded (returned as {script: why}) and
+    that script is not measured on it, which the report says."""
     infos = {}
+    unsupported = {}
     for b in backends:
         n = nginxes[b.kind]
         for name, path, lua, _, expect in SCRIPTS:
@@ -534,31 +692,49 @@ def sanity(backends, nginxes):
                         'Content-Type: application/octet-stream\r\n\r\n' % (bnd, bnd)).encode()
                 body += b'A' * 1048576 + ('\r\n--%s--\r\n' % bnd).encode()
                 headers = {'Content-Type': 'multipart/form-data; boundary=' + bnd}
-            status, data = n.get(path, body, headers)
+            try:
+                status, data = n.get(path, body, headers)
+            except OSError as e:
+                status, data = 'no answer (%s)' % e, b''
             if status != 200 or expect not in data:
-                raise RuntimeError('%s: %s answered %s %r' % (b.name, path, status, data[:300]))
+                why = '%s answered %s %r' % (path, status, data[:200])
+                if b.kind != 'uwsgi':
+                    raise RuntimeError('%s: %s' % (b.name, why))
+                unsupported[name] = why
+                log('uwsgi: %s is not measured on it: %s' % (name, why))
         status, data = n.get('/info.php')
         if status != 200:
             raise RuntimeError('%s: /info.php answered %s' % (b.name, status))
         infos[b.kind] = json.loads(data)
-    a, p = infos['fpm'], infos['pool']
-    diff = {k: (a.get(k), p.get(k)) for k in set(a) | set(p) if k != 'sapi' and a.get(k) != p.get(k)}
-    if diff:
-        log('warning: the backends run PHP differently: %s' % diff)
-    log('both backends: %s' % json.dumps(p))
-    return infos
+    p = infos['pool']
+    for kind, a in infos.items():
+        if kind == 'pool':
+            continue
+        diff = {k: (a.get(k), p.get(k)) for k in set(a) | set(p)
+                if k != 'sapi' and a.get(k) != p.get(k)}
+        if diff:
+            log('warning: %s and php-pool run PHP differently: %s' % (kind, diff))
+    log('php-pool: %s' % json.dumps(p))
+    return infos, unsupported
 
 
-def load_phase(tmp, backends, nginxes, scripts, rounds, duration, warmup):
-    results = {s[0]: {'fpm': [], 'pool': []} for s in scripts}
+def load_phase(tmp, backends, nginxes, scripts, rounds, duration, warmup, unsupported=None):
+    """Every round: each script on every backend back to back; the order flips every round."""
+    unsupported = unsupported or {}
+    results = {s[0]: {b.kind: [] for b in backends} for s in scripts}
     results['ceiling'] = {'nginx': []}
+
+    def runs(s):
+        return [b for b in backends if not (b.kind == 'uwsgi' and s[0] in unsupported)]
     for s in scripts:
-        for b in backends:
+        for b in runs(s):
             wrk(tmp, nginxes[b.kind].url(s[1]), s[2], s[3], warmup)
     for rnd in range(rounds):
         order = backends if rnd % 2 == 0 else backends[::-1]
         for s in scripts:
             for b in order:
+                if b not in runs(s):
+                    continue
                 r = measure(tmp, b, nginxes[b.kind], s, duration)
                 results[s[0]][b.kind].append(r)
                 log('round %d %-7s %-5s %8.0f req/s  p50 %7.2f ms  p99 %7.2f ms  cpu %7.1f us/req'
@@ -567,6 +743,61 @@ def load_phase(tmp, backends, nginxes, scripts, rounds, duration, warmup):
         r = wrk(tmp, nginxes['fpm'].url('/ceiling'), None, 32, duration)
         results['ceiling']['nginx'].append(r)
         log('round %d ceiling nginx %8.0f req/s' % (rnd + 1, r['rps']))
+    return results
+
+
+# keep-conn phase: wrk connections > workers, nginx keeps upstream connections open.
+KEEPCONN_CONNS = 64
+KEEPCONN_SCRIPTS = [
+    ('hello', '/hello.php', None, KEEPCONN_CONNS, b'Hello, world!'),
+    ('sleep', '/sleep.php', None, KEEPCONN_CONNS, b'slept'),
+]
+
+
+def fcgi_keeps_conn(backend):
+    """Does the backend keep a FastCGI connection open after a request sent with
+    FCGI_KEEP_CONN (nginx's fastcgi_keep_conn on)? Two requests on one connection."""
+    params = backend.params(os.path.join(WWW, 'hello.php'))
+    body = b''.join(_nv(k, v) for k, v in params.items())
+    msg = (_record(1, 1, struct.pack('!HB5x', 1, 1)) + _record(4, 1, body) + _record(4, 1)
+           + _record(5, 1))
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    try:
+        s.connect(backend.socket)
+        for _ in range(2):
+            s.sendall(msg)
+            buf = b''
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    return False
+                buf += chunk
+                # FCGI_END_REQUEST for request 1: header 01 03 00 01
+                if b'\x01\x03\x00\x01\x00\x08' in buf and buf.endswith(b'\0' * 8):
+                    break
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def keepconn_phase(tmp, backends, kc_nginxes, rounds, duration, warmup):
+    results = {s[0]: {b.kind: [] for b in backends} for s in KEEPCONN_SCRIPTS}
+    for s in KEEPCONN_SCRIPTS:
+        for b in backends:
+            wrk(tmp, kc_nginxes[b.kind].url(s[1]), s[2], s[3], warmup)
+    for rnd in range(rounds):
+        order = backends if rnd % 2 == 0 else backends[::-1]
+        for s in KEEPCONN_SCRIPTS:
+            for b in order:
+                r = measure(tmp, b, kc_nginxes[b.kind], s, duration)
+                results[s[0]][b.kind].append(r)
+                log('round %d keep-conn %-5s %-5s %8.0f req/s  p50 %7.2f ms  p99 %7.2f ms  '
+                    'max %7.0f ms  err %d/%d' % (rnd + 1, s[0], b.kind, r['rps'], r['p50_ms'],
+                                                 r['p99_ms'], r['max_ms'], r['non2xx'],
+                                                 r['sockerr']))
     return results
 
 
@@ -621,44 +852,75 @@ def ondemand_phase(tmp, ini_dir, pool_bin, tries):
 
 
 def socket_phase(tmp, ini_dir, pool_bin, tries):
-    """php-pool started by systemd-socket-activate on the first connection: that connection's
-    wait for its response (php-fpm 8.2 cannot be socket-activated)."""
-    tool = shutil.which('systemd-socket-activate')
-    if not tool:
-        log('systemd-socket-activate not installed: no socket-activation figure')
-        return None
-    res = []
+    """Socket-activated cold start, the same way for both: the harness creates the listening
+    unix socket, connects to it and sends a request (it waits in the backlog), then fork+execs
+    the backend with the socket as fd 3 (php-fpm: FPM_SOCKETS="PATH=3", it logs "using
+    inherited socket"; php-pool: LISTEN_FDS=1, LISTEN_PID) and times from the fork to the end
+    of the response."""
+    res = {'fpm': [], 'pool': []}
+    hello = os.path.join(WWW, 'hello.php')
+    params = nginx_params(hello)
+    body = b''.join(_nv(k, v) for k, v in params.items())
+    msg = (_record(1, 1, struct.pack('!HB5x', 1, 0)) + _record(4, 1, body) + _record(4, 1)
+           + _record(5, 1))
     for i in range(tries):
-        path = os.path.join(tmp, 'activated-%d.sock' % i)
-        b = Backend('pool', tmp, ini_dir, pool_bin, name='activated-%d' % i,
-                    wrapper=[tool, '-l', path])
-        try:
-            deadline = time.monotonic() + 10
-            while not os.path.exists(path) and time.monotonic() < deadline:
-                time.sleep(0.005)
-            time.sleep(0.2)
-            t0 = time.monotonic()
-            out = fcgi_get(path, os.path.join(WWW, 'hello.php'), timeout=20)
-            t = (time.monotonic() - t0) * 1000
-            if out is None or b'Hello' not in out:
-                raise RuntimeError('socket-activated php-pool did not answer:\n' + b.log_text())
-            res.append(t)
-            log('socket-activated pool: first response after %.1f ms' % t)
-        finally:
-            b.stop()
+        for kind in (('fpm', 'pool') if i % 2 == 0 else ('pool', 'fpm')):
+            name = 'activated-%s-%d' % (kind, i)
+            path = os.path.join(tmp, name, 'php.sock')
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            lsock.bind(path)
+            os.chmod(path, 0o666)
+            lsock.listen(511)
+            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            c.settimeout(20)
+            c.connect(path)
+            c.sendall(msg)
+            b = None
+            try:
+                t0 = time.monotonic()
+                b = Backend(kind, tmp, ini_dir, pool_bin, name=name, listen_fd=lsock.fileno())
+                lsock.close()  # the backend has its copy
+                buf = b''
+                done = False
+                while not done:
+                    chunk = c.recv(65536)
+                    if not chunk:
+                        break
+                    buf += chunk
+                    done = b'\x01\x03\x00\x01\x00\x08' in buf
+                t = (time.monotonic() - t0) * 1000
+                if not done or b'Hello' not in buf:
+                    raise RuntimeError('socket-activated %s did not answer:\n%s'
+                                       % (kind, b.log_text()))
+                if kind == 'fpm' and 'using inherited socket' not in b.log_text():
+                    log('warning: php-fpm did not log "using inherited socket"')
+                res[kind].append(t)
+                log('socket-activated %s: first response after %.1f ms' % (kind, t))
+            finally:
+                c.close()
+                lsock.close()
+                if b:
+                    b.stop()
     return res
 
 
-def reload_phase(tmp, ini_dir, pool_bin, reloads, interval):
+def reload_phase(tmp, ini_dir, pool_bin, reloads, interval, with_uwsgi=False):
     """Failed requests across `reloads` graceful reloads under load."""
     cases = [('fpm_pct0', 'fpm', '0', signal.SIGUSR2), ('fpm_pct10s', 'fpm', '10s', signal.SIGUSR2),
              ('pool', 'pool', None, signal.SIGHUP)]
+    if with_uwsgi:
+        cases.append(('uwsgi', 'uwsgi', None, signal.SIGHUP))  # uWSGI's graceful reload
     out = {}
     for case, kind, pct, sig in cases:
-        b = Backend(kind, tmp, ini_dir, pool_bin, name='reload-' + case,
-                    process_control_timeout=pct)
-        n = Nginx(tmp, 'reload-' + case, b.socket)
+        b = n = None
         try:
+            if kind == 'uwsgi':
+                b = UwsgiBackend(tmp, ini_dir, name='reload-' + case)
+            else:
+                b = Backend(kind, tmp, ini_dir, pool_bin, name='reload-' + case,
+                            process_control_timeout=pct)
+            n = Nginx(tmp, 'reload-' + case, b.socket, kind=kind)
             b.wait_ready()
             b.wait_workers()
             duration = int(reloads * interval + 3)
@@ -672,14 +934,19 @@ def reload_phase(tmp, ini_dir, pool_bin, reloads, interval):
                 time.sleep(interval)
             t.join()
             r = holder
-            alive = b.proc.alive() and fcgi_get(b.socket, os.path.join(WWW, 'hello.php')) is not None
+            alive = b.proc.alive() and b.hello() is not None
             out[case] = {'failed': r['non2xx'] + r['sockerr'], 'requests': r['requests'],
-                         'non2xx': r['non2xx'], 'sockerr': r['sockerr'], 'alive': alive}
-            log('reload %s: %d failed of %d (%d non-2xx, %d socket errors), serving after: %s'
-                % (case, out[case]['failed'], r['requests'], r['non2xx'], r['sockerr'], alive))
+                         'non2xx': r['non2xx'], 'sockerr': r['sockerr'], 'alive': alive,
+                         'max_ms': r['max_ms'], 'p99_ms': r['p99_ms']}
+            log('reload %s: %d failed of %d (%d non-2xx, %d socket errors), p99 %.0f ms, '
+                'max %.0f ms, serving after: %s'
+                % (case, out[case]['failed'], r['requests'], r['non2xx'], r['sockerr'],
+                   r['p99_ms'], r['max_ms'], alive))
         finally:
-            n.stop()
-            b.stop()
+            if n:
+                n.stop()
+            if b:
+                b.stop()
     return out
 
 
@@ -714,25 +981,48 @@ def fmt(v, metric):
 LOAD_METRICS = [('rps', 'req/s'), ('p50_ms', 'p50 ms'), ('p99_ms', 'p99 ms'),
                 ('cpu_us', 'CPU µs/req'), ('cpu_us_ticks', 'CPU µs/req (stat ticks)'),
                 ('non2xx', 'non-2xx'), ('sockerr', 'socket errors')]
+KEEPCONN_METRICS = [('rps', 'keep-conn req/s'), ('p50_ms', 'keep-conn p50 ms'),
+                    ('p99_ms', 'keep-conn p99 ms'), ('max_ms', 'keep-conn max ms'),
+                    ('cpu_us', 'keep-conn CPU µs/req'), ('non2xx', 'keep-conn non-2xx'),
+                    ('sockerr', 'keep-conn socket errors')]
+COUNT_METRICS = ('non2xx', 'sockerr')
 
 
-def summarize(load, memory, startup, ondemand, reload, reloads=10, activated=None):
-    """Rows: (group, metric, label, fpm median, pool median, ratio median, ratio min, ratio max)."""
+def summarize(load, memory, startup, ondemand, reload, reloads=10, activated=None,
+              keepconn=None):
+    """(rows, peer). rows: (group, metric, label, fpm median, pool median, ratio median,
+    ratio min, ratio max), php-pool against php-fpm. peer: {(group, metric): (uwsgi median,
+    uwsgi/fpm ratio median, ratio min, ratio max)} for the rows uWSGI was measured in."""
     rows = []
-    for script in [s[0] for s in SCRIPTS if s[0] in load]:
-        f, p = load[script]['fpm'], load[script]['pool']
-        for metric, label in LOAD_METRICS:
+    peer = {}
+
+    def series(group, data, metrics):
+        f, p = data['fpm'], data['pool']
+        u = data.get('uwsgi') or []
+        for metric, label in metrics:
             fv = [x[metric] for x in f]
             pv = [x[metric] for x in p]
-            if metric in ('non2xx', 'sockerr'):
-                rows.append((script, metric, label, sum(fv), sum(pv), float('nan'), None, None))
+            uv = [x[metric] for x in u]
+            if metric in COUNT_METRICS:
+                rows.append((group, metric, label, sum(fv), sum(pv), float('nan'), None, None))
+                if uv:
+                    peer[(group, metric)] = (sum(uv), float('nan'), None, None)
                 continue
             rs = [ratio(b, a) for a, b in zip(fv, pv)]
-            rows.append((script, metric, label, med(fv), med(pv), med(rs), min(rs), max(rs)))
+            rows.append((group, metric, label, med(fv), med(pv), med(rs), min(rs), max(rs)))
+            if uv:
+                # uWSGI ran right after/before php-fpm in the same round: per-round ratios too.
+                us = [ratio(c, a) for a, c in zip(fv, uv)]
+                peer[(group, metric)] = (med(uv), med(us), min(us), max(us))
+
+    for script in [s[0] for s in SCRIPTS if s[0] in load]:
+        series(script, load[script], LOAD_METRICS)
     if load.get('ceiling', {}).get('nginx'):
         c = [x['rps'] for x in load['ceiling']['nginx']]
         rows.append(('ceiling', 'rps', 'nginx return 200 req/s', med(c), float('nan'),
                      float('nan'), min(c), max(c)))
+    for script in [s[0] for s in KEEPCONN_SCRIPTS if s[0] in (keepconn or {})]:
+        series('keepconn_' + script, keepconn[script], KEEPCONN_METRICS)
     if memory:
         for metric, label in [('pss_manager_kb', 'PSS manager kB'),
                               ('pss_worker_avg_kb', 'PSS per worker kB'),
@@ -740,15 +1030,18 @@ def summarize(load, memory, startup, ondemand, reload, reloads=10, activated=Non
                               ('pss_total_kb', 'PSS manager + workers kB')]:
             a, b = memory['fpm'][metric], memory['pool'][metric]
             rows.append(('memory', metric, label, a, b, ratio(b, a), None, None))
+            if 'uwsgi' in memory:
+                c = memory['uwsgi'][metric]
+                peer[('memory', metric)] = (c, ratio(c, a), None, None)
     if startup:
         rs = [ratio(b, a) for a, b in zip(startup['fpm'], startup['pool'])]
         rows.append(('startup', 'first_response_ms', 'start to first response ms',
                      med(startup['fpm']), med(startup['pool']), med(rs), min(rs), max(rs)))
-    if activated and startup:
+    if activated:
+        rs = [ratio(b, a) for a, b in zip(activated['fpm'], activated['pool'])]
         rows.append(('startup', 'socket_activated_ms',
-                     'socket-activated 1st response ms (fpm: plain)',
-                     med(startup['fpm']), med(activated), ratio(med(activated), med(startup['fpm'])),
-                     None, None))
+                     'socket-activated cold start to 1st response ms',
+                     med(activated['fpm']), med(activated['pool']), med(rs), min(rs), max(rs)))
     if ondemand:
         rs = [ratio(b, a) for a, b in zip(ondemand['fpm'], ondemand['pool'])]
         rows.append(('ondemand', 'first_request_ms', 'ondemand first request ms',
@@ -756,11 +1049,24 @@ def summarize(load, memory, startup, ondemand, reload, reloads=10, activated=Non
     if reload:
         for case in ('fpm_pct0', 'fpm_pct10s'):
             if case in reload and 'pool' in reload:
-                label = 'failed requests, %d reloads (fpm pct=%s)' % (
-                    reloads, '0' if case == 'fpm_pct0' else '10s')
+                pct = '0' if case == 'fpm_pct0' else '10s'
+                label = 'failed requests, %d reloads (fpm pct=%s)' % (reloads, pct)
                 rows.append(('reload', 'failed_' + case, label, reload[case]['failed'],
                              reload['pool']['failed'], float('nan'), None, None))
-    return rows
+                if 'uwsgi' in reload:
+                    peer[('reload', 'failed_' + case)] = (reload['uwsgi']['failed'],
+                                                          float('nan'), None, None)
+                label = 'max latency during reloads ms (fpm pct=%s)' % pct
+                a, b = reload[case]['max_ms'], reload['pool']['max_ms']
+                rows.append(('reload', 'max_ms_' + case, label, a, b, ratio(b, a), None, None))
+                if 'uwsgi' in reload:
+                    c = reload['uwsgi']['max_ms']
+                    peer[('reload', 'max_ms_' + case)] = (c, ratio(c, a), None, None)
+    return rows, peer
+
+
+# What the lead asked for beyond TARGETS' load figures.
+TARGETS[('startup', 'socket_activated_ms')] = (0.80, 'le')
 
 
 def target_note(group, metric, r):
@@ -772,23 +1078,50 @@ def target_note(group, metric, r):
     return '%s %s %.2f' % ('met' if ok else 'MISSED', '≤' if d == 'le' else '≥', bound)
 
 
-def render_table(rows):
+def _spread(g, lo, hi):
+    if lo is None or hi is None:
+        return ''
+    return '%.2f–%.2f' % (lo, hi) if g != 'ceiling' else '%.0f–%.0f' % (lo, hi)
+
+
+def peer_cells(peer, g, m, notes_unsupported=None):
+    """uWSGI's value and uwsgi/fpm ratio (median, min–max) for a row, or '' / 'not run'."""
+    if (g, m) in peer:
+        v, r, lo, hi = peer[(g, m)]
+        rs = '%.2f' % r if r == r else ''
+        if lo is not None and r == r:
+            rs += ' (%s)' % _spread(g, lo, hi)
+        return fmt(v, m), rs
+    if notes_unsupported and g in notes_unsupported:
+        return 'not run', ''
+    return '', ''
+
+
+def render_table(rows, peer=None, unsupported=None):
+    peer = peer or {}
     lines = []
-    hdr = '%-9s %-44s %12s %12s %8s %15s  %s' % ('script', 'figure', 'php-fpm', 'php-pool',
-                                                  'ratio', 'ratio min–max', 'target')
+    fmt_row = '%-15s %-46s %11s %11s %7s %12s  %-14s'
+    if peer:
+        fmt_row += ' %11s %17s'
+    hdr_cells = ('script', 'figure', 'php-fpm', 'php-pool', 'ratio', 'ratio min–max', 'target')
+    if peer:
+        hdr_cells += ('uwsgi', 'uwsgi/fpm (range)')
+    hdr = fmt_row % hdr_cells
     lines.append(hdr)
     lines.append('-' * len(hdr))
     for g, m, label, a, b, r, lo, hi in rows:
-        spread = ''
-        if lo is not None and hi is not None:
-            spread = '%.2f–%.2f' % (lo, hi) if g != 'ceiling' else '%.0f–%.0f' % (lo, hi)
         rs = '%.2f' % r if r == r else ''
-        lines.append('%-9s %-44s %12s %12s %8s %15s  %s' % (
-            g, label, fmt(a, m), fmt(b, m) if b == b else '', rs, spread, target_note(g, m, r)))
+        cells = (g, label, fmt(a, m), fmt(b, m) if b == b else '', rs, _spread(g, lo, hi),
+                 target_note(g, m, r))
+        if peer:
+            cells += peer_cells(peer, g, m, unsupported)
+        lines.append((fmt_row % cells).rstrip())
     return '\n'.join(lines)
 
 
-def bench_lines(rows):
+def bench_lines(rows, peer=None):
+    """One line per figure, php-pool against php-fpm (as before); then one `peer=uwsgi` line per
+    figure uWSGI was measured in, uWSGI against php-fpm."""
     out = []
     for g, m, _, a, b, r, lo, hi in rows:
         s = 'BENCH script=%s metric=%s fpm=%s pool=%s ratio=%s' % (
@@ -796,12 +1129,21 @@ def bench_lines(rows):
         if lo is not None:
             s += ' min=%.3f max=%.3f' % (lo, hi)
         out.append(s)
+    by_row = {(g, m): a for g, m, _, a, *_rest in rows}
+    for (g, m), (v, r, lo, hi) in (peer or {}).items():
+        s = 'BENCH script=%s metric=%s peer=uwsgi fpm=%s uwsgi=%s ratio=%s' % (
+            g, m, fmt(by_row.get((g, m), float('nan')), m), fmt(v, m),
+            '%.3f' % r if r == r else 'n/a')
+        if lo is not None:
+            s += ' min=%.3f max=%.3f' % (lo, hi)
+        out.append(s)
     return out
 
 
 def rows_from_bench_lines(path):
-    """summarize()'s rows (enough of them for plot()) from saved BENCH lines."""
+    """summarize()'s (rows, peer) (enough of them for plot()) from saved BENCH lines."""
     rows = []
+    peer = {}
     with open(path) as f:
         for line in f:
             m = re.match(r'^BENCH (.*)$', line.strip())
@@ -816,66 +1158,88 @@ def rows_from_bench_lines(path):
                     return float('nan')
             lo = num('min') if 'min' in kv else None
             hi = num('max') if 'max' in kv else None
+            if kv.get('peer') == 'uwsgi':
+                peer[(kv['script'], kv['metric'])] = (num('uwsgi'), num('ratio'), lo, hi)
+                continue
             rows.append((kv['script'], kv['metric'], kv['metric'], num('fpm'), num('pool'),
                          num('ratio'), lo, hi))
-    return rows
+    return rows, peer
 
 
-def plot(rows, path):
-    try:
-        import matplotlib
-        matplotlib.use('Agg')
-        import matplotlib.pyplot as plt
-    except ImportError:
-        log('matplotlib not importable (python3-matplotlib is Debian\'s: run /usr/bin/python3): no plot')
-        return False
-    scripts = [s[0] for s in SCRIPTS]
-    by = {(g, m): (r, lo, hi) for g, m, _, a, b, r, lo, hi in rows}
-    metrics = [('rps', 'req/s'), ('p99_ms', 'p99 latency'), ('cpu_us', 'CPU per request')]
-    fig, axes = plt.subplots(1, 2, figsize=(13, 5), gridspec_kw={'width_ratios': [3, 1]})
-    ax = axes[0]
-    width = 0.26
-    xs = [s for s in scripts if (s, 'rps') in by]
+def _plot_ratios(ax, by, xs, metrics, ylabel, title):
+    width = 0.8 / len(metrics)
     for i, (m, label) in enumerate(metrics):
         vals, errs_lo, errs_hi = [], [], []
         for s in xs:
             r, lo, hi = by.get((s, m), (float('nan'), None, None))
             vals.append(r)
-            errs_lo.append(r - lo if lo is not None else 0)
-            errs_hi.append(hi - r if hi is not None else 0)
-        pos = [j + (i - 1) * width for j in range(len(xs))]
+            errs_lo.append(r - lo if lo is not None and r == r else 0)
+            errs_hi.append(hi - r if hi is not None and r == r else 0)
+        pos = [j + (i - (len(metrics) - 1) / 2) * width for j in range(len(xs))]
         ax.errorbar(pos, vals, yerr=[errs_lo, errs_hi], fmt='o', markersize=7, capsize=4,
                     label=label)
     ax.axhline(1.0, color='black', linewidth=0.8)
     ax.set_yscale('log', base=2)
     ax.grid(axis='y', alpha=0.3)
     ax.set_xticks(range(len(xs)))
-    ax.set_xticklabels(xs)
-    ax.set_ylabel('php-pool / php-fpm, log scale (median over rounds, bars: min–max)')
-    ax.set_title('Load figures')
-    ax.legend(loc='upper right')
-    ax2 = axes[1]
-    other = [('memory', 'pss_workers_kb', 'PSS workers'), ('memory', 'pss_total_kb', 'PSS total'),
-             ('startup', 'first_response_ms', 'start-up'),
-             ('ondemand', 'first_request_ms', 'ondemand 1st')]
+    ax.set_xticklabels(xs, rotation=15)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(loc='upper right', fontsize='small')
+
+
+def _plot_points(ax, by, other, title):
     labels, vals = [], []
     for g, m, label in other:
-        if (g, m) in by:
+        if (g, m) in by and by[(g, m)][0] == by[(g, m)][0]:
             labels.append(label)
             vals.append(by[(g, m)][0])
-    ax2.plot(range(len(vals)), vals, 'o', color='tab:gray', markersize=8)
-    ax2.axhline(1.0, color='black', linewidth=0.8)
-    ax2.set_yscale('log', base=2)
-    ax2.set_xlim(-0.5, len(vals) - 0.5)
-    ax2.set_ylim(0.25, 4)
-    ax2.set_xticks(range(len(vals)))
-    ax2.set_xticklabels(labels, rotation=30, ha='right')
-    ax2.set_title('Memory and start-up (medians)')
-    ax2.grid(axis='y', alpha=0.3)
-    from matplotlib.ticker import FuncFormatter
-    for a in (ax, ax2):
-        a.yaxis.set_major_formatter(FuncFormatter(lambda v, _: '%g' % v))
-    fig.suptitle('php-pool / php-fpm 8.2 (below 1 is better for latency, CPU, memory; above 1 '
+    ax.plot(range(len(vals)), vals, 'o', color='tab:gray', markersize=8)
+    ax.axhline(1.0, color='black', linewidth=0.8)
+    ax.set_yscale('log', base=2)
+    ax.set_xlim(-0.5, max(len(vals), 1) - 0.5)
+    ax.set_ylim(0.25, 4)
+    ax.set_xticks(range(len(vals)))
+    ax.set_xticklabels(labels, rotation=30, ha='right')
+    ax.set_title(title)
+    ax.grid(axis='y', alpha=0.3)
+
+
+def plot(rows, path, peer=None):
+    """Top: php-pool / php-fpm (load figures incl. keep-conn; memory and start-up). Bottom, when
+    uWSGI ran: uwsgi / php-fpm, the same way."""
+    try:
+        import matplotlib
+        matplotlib.use('Agg')
+        import matplotlib.pyplot as plt
+        from matplotlib.ticker import FuncFormatter
+    except ImportError:
+        log('matplotlib not importable (python3-matplotlib is Debian\'s: run /usr/bin/python3): no plot')
+        return False
+    peer = peer or {}
+    groups = [s[0] for s in SCRIPTS] + ['keepconn_' + s[0] for s in KEEPCONN_SCRIPTS]
+    metrics = [('rps', 'req/s'), ('p99_ms', 'p99 latency'), ('cpu_us', 'CPU per request')]
+    other = [('memory', 'pss_workers_kb', 'PSS workers'), ('memory', 'pss_total_kb', 'PSS total'),
+             ('startup', 'first_response_ms', 'start-up'),
+             ('startup', 'socket_activated_ms', 'socket-activated'),
+             ('ondemand', 'first_request_ms', 'ondemand 1st'),
+             ('reload', 'max_ms_fpm_pct10s', 'reload max lat.')]
+    by = {(g, m): (r, lo, hi) for g, m, _, a, b, r, lo, hi in rows}
+    byu = {k: (r, lo, hi) for k, (v, r, lo, hi) in peer.items()}
+    panels = [(by, 'php-pool / php-fpm')]
+    if byu:
+        panels.append((byu, 'uwsgi / php-fpm'))
+    fig, axes = plt.subplots(len(panels), 2, figsize=(14, 5 * len(panels)), squeeze=False,
+                             gridspec_kw={'width_ratios': [3, 1]})
+    for row, (d, name) in enumerate(panels):
+        xs = [g for g in groups if (g, 'rps') in d]
+        _plot_ratios(axes[row][0], d, xs, metrics,
+                     '%s, log scale (median over rounds, bars: min–max)' % name,
+                     'Load figures: %s' % name)
+        _plot_points(axes[row][1], d, other, 'Memory, start-up, reload (%s)' % name)
+        for a in axes[row]:
+            a.yaxis.set_major_formatter(FuncFormatter(lambda v, _: '%g' % v))
+    fig.suptitle('against php-fpm 8.2 (below 1 is better for latency, CPU, memory; above 1 '
                  'for req/s)')
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -914,6 +1278,8 @@ def machine_info(pool_bin):
         'nproc': os.cpu_count(), 'cpu': model, 'kernel': platform.release(), 'memory': mem,
         'php-fpm': first([FPM_BIN, '-v']), 'php-pool': first([pool_bin, '--version']),
         'nginx': first([NGINX_BIN, '-v']), 'wrk': first([WRK_BIN, '-v']), 'commit': commit,
+        'uwsgi': ('uWSGI %s + php_plugin' % first([UWSGI_BIN, '--version'])
+                  if uwsgi_available() is None else 'n/a'),
         'loadavg': open('/proc/loadavg').read().split()[:3],
     }
 
@@ -921,45 +1287,80 @@ def machine_info(pool_bin):
 NOTES_MARKER = '<!-- notes: kept when bench.py rewrites this file -->'
 
 
-def write_results_md(path, rows, info, args, table, lines, have_plot):
-    md = ['# php-pool vs php-fpm 8.2: benchmark results', '',
-          'Produced by `python3 bench/bench.py` (see bench/README.md). php-pool / php-fpm ratios '
-          'are medians of the per-round ratios; the spread is min–max over the rounds.', '',
+def peer_notes(peer_status):
+    """Lines saying where uWSGI was not measured, and why."""
+    out = []
+    if peer_status.get('absent'):
+        out.append('uwsgi: not measured: %s' % peer_status['absent'])
+    for script, why in sorted(peer_status.get('unsupported', {}).items()):
+        out.append('uwsgi: %s not measured (its sanity check failed: %s)' % (script, why))
+    if peer_status.get('keepconn'):
+        out.append('uwsgi: keep-conn phase skipped: %s' % peer_status['keepconn'])
+    return out
+
+
+def write_results_md(path, rows, info, args, table, lines, have_plot, peer=None,
+                     peer_status=None):
+    peer = peer or {}
+    peer_status = peer_status or {}
+    md = ['# php-pool vs php-fpm 8.2 (and uWSGI): benchmark results', '',
+          'Produced by `python3 bench/bench.py` (see bench/README.md). php-pool / php-fpm and '
+          'uwsgi / php-fpm ratios are medians of the per-round ratios; the spread is min–max over '
+          'the rounds.', '',
           '## Machine', '']
-    for k in ('nproc', 'cpu', 'memory', 'kernel', 'php-fpm', 'php-pool', 'nginx', 'wrk', 'commit'):
-        md.append('- %s: %s' % (k, info[k]))
+    for k in ('nproc', 'cpu', 'memory', 'kernel', 'php-fpm', 'php-pool', 'uwsgi', 'nginx', 'wrk',
+              'commit'):
+        md.append('- %s: %s' % (k, info.get(k, 'n/a')))
     md.append('- load average at start: %s' % ' '.join(info['loadavg']))
     md += ['', '## Settings', '',
-           '- both backends: pm = static, pm.max_children = %d, identical copies of %s and %s '
-           '(-c and PHP_INI_SCAN_DIR), the same php_admin_value lines, unix sockets' % (
+           '- php-fpm and php-pool: pm = static, pm.max_children = %d, identical copies of %s and '
+           '%s (-c and PHP_INI_SCAN_DIR), the same php_admin_value lines, unix sockets' % (
                MAX_CHILDREN, PHP_INI_SRC, PHP_CONFD_SRC),
+           '- uWSGI (PHP plugin): master = true, processes = %d, fastcgi-socket on a unix socket, '
+           'the same php.ini copies (PHPRC and PHP_INI_SCAN_DIR), the php_admin_value lines as '
+           'php-set, disable-logging; its nginx also passes PATH_INFO (the plugin runs '
+           'DOCUMENT_ROOT + PATH_INFO, not SCRIPT_FILENAME)' % MAX_CHILDREN,
            '- each behind its own nginx (1 worker, identical config but port and socket, '
            'fastcgi_keep_conn off)',
            '- wrk -t2, %d s per measurement, %d rounds in alternation (the order flips every '
            'round), %d s warm-up per script and backend' % (args.duration, args.rounds,
                                                             args.warmup),
+           '- keep-conn: a second nginx per backend with `upstream { server unix:SOCK; keepalive '
+           '32; }` and `fastcgi_keep_conn on`, wrk -c%d against %d workers' % (KEEPCONN_CONNS,
+                                                                               MAX_CHILDREN),
            '- backend CPU per request: utime+stime of the manager and all workers over the run, '
            'divided by the requests; "CPU µs/req" from /proc/PID/schedstat (the same sum, in ns), '
            '"(stat ticks)" from /proc/PID/stat utime+stime (10 ms ticks: coarse for the slow '
            'scripts)',
            '- PSS (/proc/PID/smaps_rollup) after all load rounds; reloads under load: wrk '
-           '`/sleep.php?ms=20` with 16 connections, one signal every %.1f s' % args.reload_interval,
+           '`/sleep.php?ms=20` with 16 connections, one signal every %.1f s (uWSGI: SIGHUP to '
+           'its master)' % args.reload_interval,
+           '- socket-activated cold start: the harness creates the listening socket, queues a '
+           'request on it, then starts the backend with it as fd 3 (php-fpm: FPM_SOCKETS, '
+           'php-pool: LISTEN_FDS); time from the fork to the response',
            '',
            '| script | connections | what |', '|---|---|---|']
     for name, url, lua, conns, _ in SCRIPTS:
         md.append('| %s | %d | %s (`%s`%s) |' % (name, conns, SCRIPT_NOTES[name], url,
                                                  ', ' + lua if lua else ''))
     md += ['', '## Results', '']
-    md.append('| script | figure | php-fpm | php-pool | ratio (median) | ratio min–max | '
-              'target |')
-    md.append('|---|---|---|---|---|---|---|')
+    hdr = '| script | figure | php-fpm | php-pool | ratio (median) | ratio min–max | target |'
+    sep = '|---|---|---|---|---|---|---|'
+    if peer:
+        hdr += ' uwsgi | uwsgi / php-fpm (min–max) |'
+        sep += '---|---|'
+    md += [hdr, sep]
+    unsupported = peer_status.get('unsupported', {})
     for g, m, label, a, b, r, lo, hi in rows:
-        spread = ''
-        if lo is not None:
-            spread = '%.2f–%.2f' % (lo, hi) if g != 'ceiling' else '%.0f–%.0f' % (lo, hi)
-        md.append('| %s | %s | %s | %s | %s | %s | %s |' % (
+        line = '| %s | %s | %s | %s | %s | %s | %s |' % (
             g, label, fmt(a, m), fmt(b, m) if b == b else '', '%.2f' % r if r == r else '',
-            spread, target_note(g, m, r)))
+            _spread(g, lo, hi), target_note(g, m, r))
+        if peer:
+            line += ' %s | %s |' % peer_cells(peer, g, m, unsupported)
+        md.append(line)
+    notes = peer_notes(peer_status)
+    if notes:
+        md += [''] + ['- ' + n for n in notes]
     if have_plot:
         md += ['', '![ratios](results.png)']
     md += ['', '## Machine-readable', '', '```'] + lines + ['```', '']
@@ -987,10 +1388,11 @@ def main():
     ap.add_argument('--reloads', type=int, default=10)
     ap.add_argument('--reload-interval', type=float, default=1.0)
     ap.add_argument('--startup-tries', type=int, default=5)
-    ap.add_argument('--skip', default='', help='comma-separated phases to skip: '
-                    'load,memory,startup,socket,ondemand,reload')
+    ap.add_argument('--skip', default='', help='comma-separated phases or peers to skip: '
+                    'load,memory,keepconn,startup,socket,ondemand,reload,uwsgi')
     ap.add_argument('--quick', action='store_true',
-                    help='a development run: 1 round of 3 s, no reload/startup/ondemand phases')
+                    help='a development run: 1 round of 3 s, every phase but startup and ondemand '
+                    'once, briefly (1 socket-activated start each, 2 reloads); nothing written')
     ap.add_argument('--no-write', action='store_true',
                     help='print only; do not write bench/RESULTS.md and bench/results.png')
     ap.add_argument('--keep-tmp', action='store_true')
@@ -998,12 +1400,13 @@ def main():
                     help='only redraw bench/results.png from the BENCH lines saved in FILE')
     args = ap.parse_args()
     if args.replot:
-        rows = rows_from_bench_lines(args.replot)
-        plot(rows, os.path.join(HERE, 'results.png'))
+        rows, peer = rows_from_bench_lines(args.replot)
+        plot(rows, os.path.join(HERE, 'results.png'), peer)
         return
     if args.quick:
         args.rounds, args.duration, args.warmup = 1, 3, 1
-        args.skip = args.skip + ',startup,socket,ondemand,reload'
+        args.startup_tries, args.reloads = 1, 2
+        args.skip = args.skip + ',startup,ondemand'
         args.no_write = True
     skip = set(x for x in args.skip.split(',') if x)
     if not args.pool_bin:
@@ -1018,33 +1421,68 @@ def main():
             sys.exit('not installed: %s (bash scripts/install-deps.sh)' % tool)
     wanted = args.scripts.split(',')
     scripts = [s for s in SCRIPTS if s[0] in wanted]
+    # uWSGI: the second peer, when installed (scripts/install-deps.sh installs it).
+    peer_status = {'unsupported': {}}
+    if 'uwsgi' in skip:
+        peer_status['absent'] = 'skipped (--skip uwsgi)'
+    elif uwsgi_available():
+        peer_status['absent'] = uwsgi_available()
+    with_uwsgi = 'absent' not in peer_status
+    if not with_uwsgi:
+        log('uwsgi: ' + peer_status['absent'])
 
     info = machine_info(args.pool_bin)
     log('machine: %d CPUs, %s, kernel %s; php-pool %s' % (info['nproc'], info['cpu'],
                                                           info['kernel'], args.pool_bin))
+    # A SIGTERM (or SIGHUP from a closed terminal) unwinds like Ctrl-C: every process started
+    # below is stopped by the finally clauses.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda signum, _frame: sys.exit(128 + signum))
     tmp = tempfile.mkdtemp(prefix='php-pool-bench-')
     ini_dir = php_ini_dir(tmp)
-    load = memory = startup = ondemand = reload = activated = None
+    load = memory = startup = ondemand = reload = activated = keepconn = None
     started = []
     try:
-        if 'load' not in skip or 'memory' not in skip:
+        if not {'load', 'memory', 'keepconn'} <= skip:
             fpm = Backend('fpm', tmp, ini_dir, args.pool_bin)
             started.append(fpm)
             pool = Backend('pool', tmp, ini_dir, args.pool_bin)
             started.append(pool)
             backends = [fpm, pool]
+            if with_uwsgi:
+                uw = UwsgiBackend(tmp, ini_dir)
+                started.append(uw)
+                backends.append(uw)
             for b in backends:
                 b.wait_ready()
                 if not b.wait_workers():
                     raise RuntimeError('%s: fewer than %d workers' % (b.name, MAX_CHILDREN))
-            nginxes = {'fpm': Nginx(tmp, 'fpm', fpm.socket), 'pool': Nginx(tmp, 'pool', pool.socket)}
-            started += nginxes.values()
-            sanity(backends, nginxes)
+            nginxes = {}
+            for b in backends:
+                nginxes[b.kind] = Nginx(tmp, b.kind, b.socket, kind=b.kind)
+                started.append(nginxes[b.kind])
+            _, peer_status['unsupported'] = sanity(backends, nginxes)
             if 'load' not in skip:
                 load = load_phase(tmp, backends, nginxes, scripts, args.rounds, args.duration,
-                                  args.warmup)
+                                  args.warmup, peer_status['unsupported'])
             if 'memory' not in skip:
                 memory = memory_phase(backends)
+            if 'keepconn' not in skip:
+                kc_backends = []
+                for b in backends:
+                    if b.kind == 'uwsgi' and not fcgi_keeps_conn(b):
+                        peer_status['keepconn'] = ('it closes the FastCGI connection after every '
+                                                   'response (FCGI_KEEP_CONN ignored)')
+                        log('uwsgi: keep-conn phase skipped: ' + peer_status['keepconn'])
+                        continue
+                    kc_backends.append(b)
+                kc_nginxes = {}
+                for b in kc_backends:
+                    kc_nginxes[b.kind] = Nginx(tmp, 'keepconn-' + b.kind, b.socket, kind=b.kind,
+                                               keepconn=True)
+                    started.append(kc_nginxes[b.kind])
+                keepconn = keepconn_phase(tmp, kc_backends, kc_nginxes, args.rounds,
+                                          args.duration, args.warmup)
             for p in reversed(started):
                 p.stop()
             started = []
@@ -1056,7 +1494,7 @@ def main():
             ondemand = ondemand_phase(tmp, ini_dir, args.pool_bin, args.startup_tries)
         if 'reload' not in skip:
             reload = reload_phase(tmp, ini_dir, args.pool_bin, args.reloads,
-                                  args.reload_interval)
+                                  args.reload_interval, with_uwsgi)
     finally:
         for p in reversed(started):
             p.stop()
@@ -1065,16 +1503,20 @@ def main():
         else:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    rows = summarize(load or {}, memory, startup, ondemand, reload, args.reloads, activated)
-    table = render_table(rows)
-    lines = bench_lines(rows)
+    rows, peer = summarize(load or {}, memory, startup, ondemand, reload, args.reloads, activated,
+                           keepconn)
+    table = render_table(rows, peer, peer_status['unsupported'])
+    lines = bench_lines(rows, peer)
     print(table)
+    notes = peer_notes(peer_status)
+    if notes:
+        print('\n'.join(notes))
     print()
     print('\n'.join(lines))
     if not args.no_write:
-        have_plot = plot(rows, os.path.join(HERE, 'results.png'))
+        have_plot = plot(rows, os.path.join(HERE, 'results.png'), peer)
         write_results_md(os.path.join(HERE, 'RESULTS.md'), rows, info, args, table, lines,
-                         have_plot)
+                         have_plot, peer, peer_status)
         log('wrote bench/RESULTS.md%s' % (' and bench/results.png' if have_plot else ''))
 
 
