@@ -25,7 +25,7 @@ fi
 # 2. The FastCGI codec and parsers under libFuzzer (clang), for a bounded time each.
 rm -rf build-fuzz
 if CXX=clang++ CC=clang meson setup build-fuzz -Dfuzzing=true -Dfuzz_seconds="${FUZZ_SECONDS:-60}" \
-   && ninja -C build-fuzz $(cd build-fuzz && meson introspect --targets | python3 -c 'import json,sys; print(" ".join(t["name"] for t in json.load(sys.stdin) if t["name"].startswith("fuzz-")))'); then
+   && ninja -C build-fuzz $(cd build-fuzz && meson introspect --targets | python3 -c 'import json,os,sys; print(" ".join(os.path.relpath(t["filename"][0]) for t in json.load(sys.stdin) if t["name"].startswith("fuzz_")))'); then
   run_suite build-fuzz --no-rebuild --suite fuzz
 else
   echo "fuzz build failed"; status=1
