@@ -173,6 +173,12 @@ def _proc_stat(pid):
     return int(rest[1]), int(rest[19]), rest[0]
 
 
+def zombies_of(ppid):
+    """Children of ppid that exited and were not reaped."""
+    return [int(n) for n in os.listdir('/proc') if n.isdigit()
+            and (lambda st: st is not None and st[0] == ppid and st[2] == 'Z')(_proc_stat(int(n)))]
+
+
 def children_of(ppid):
     pids = []
     for name in os.listdir('/proc'):

@@ -14,7 +14,8 @@ import subprocess
 import time
 
 import harness
-from harness import StackTestCase, fcgi_request, parse_cgi_response, php_params, wait_until
+from harness import (StackTestCase, fcgi_request, parse_cgi_response, php_params, wait_until,
+                     zombies_of)
 
 WORKERS = 4
 REQUESTS = int(os.environ.get('RESOURCE_REQUESTS', '100000'))
@@ -29,20 +30,6 @@ def fds(pid):
 def rss_kib(pid):
     with open('/proc/%d/status' % pid) as f:
         return int(re.search(r'^VmRSS:\s+(\d+) kB', f.read(), re.M).group(1))
-
-
-def zombies(ppid):
-    out = []
-    for name in os.listdir('/proc'):
-        if name.isdigit():
-            try:
-                with open('/proc/%s/stat' % name) as f:
-                    rest = f.read().rsplit(')', 1)[1].split()
-            except OSError:
-                continue
-            if int(rest[1]) == ppid and rest[0] == 'Z':
-                out.append(int(name))
-    return out
 
 
 def normalise(links):
@@ -102,7 +89,7 @@ class ResourceTest(StackTestCase):
         self.assertEqual(self.backend.pid, manager)
 
         self.settle()
-        wait_until(lambda: not zombies(manager), 10, what='no zombie children')
+        wait_until(lambda: not zombies_of(manager), 10, what='no zombie children')
         fds_after, rss_after = fds(manager), rss_kib(manager)
         print('manager: %d fds before, %d after; RSS %d KiB before, %d KiB after'
               % (len(fds_before), len(fds_after), rss_before, rss_after))
