@@ -44,6 +44,7 @@ NGINX_BIN = shutil.which('nginx') or '/usr/sbin/nginx'
 WRK_BIN = shutil.which('wrk') or '/usr/bin/wrk'
 UWSGI_BIN = os.environ.get('UWSGI_BIN') or shutil.which('uwsgi') or '/usr/bin/uwsgi'
 UWSGI_PLUGINS = '/usr/lib/uwsgi/plugins'  # Debian's uwsgi-plugin-php: php_plugin.so
+UWSGI_EXTRA = []  # more uwsgi.ini lines (--uwsgi-opt), e.g. 'thunder-lock = true'
 PHP_INI_SRC = '/etc/php/8.2/fpm/php.ini'
 PHP_CONFD_SRC = '/etc/php/8.2/fpm/conf.d'
 CLK_TCK = os.sysconf('SC_CLK_TCK')
@@ -107,6 +108,39 @@ done = function(summary, latency, requests)
     "\"status\":%d,\"timeout\":%d}\n",
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
     latency.mean, latency.max, e.connect, e.read, e.write, e.status, e.timeout))
+end
+'''
+
+# The keep-conn runs: the same figures plus how many of wrk's connections got at least one
+# response (nginx there adds `X-Conn: $connection`, its client connection's serial number).
+# A connection whose request waits in the backend's backlog for the whole run completes no
+# request, so it is absent from wrk's latencies and, in wrk 4.1, from its timeouts too.
+WRK_KEEPCONN_LUA = r'''
+local threads = {}
+setup = function(thread)
+  table.insert(threads, thread)
+end
+init = function(args)
+  seen = {}
+  served = 0
+end
+response = function(status, headers, body)
+  local c = headers["X-Conn"]
+  if c and not seen[c] then
+    seen[c] = true
+    served = served + 1
+  end
+end
+done = function(summary, latency, requests)
+  local n = 0
+  for _, t in ipairs(threads) do n = n + t:get("served") end
+  local e = summary.errors
+  io.write(string.format(
+    "BENCHJSON {\"requests\":%d,\"duration_us\":%d,\"p50_us\":%d,\"p99_us\":%d," ..
+    "\"mean_us\":%.1f,\"max_us\":%d,\"connect\":%d,\"read\":%d,\"write\":%d," ..
+    "\"status\":%d,\"timeout\":%d,\"served_conns\":%d}\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    latency.mean, latency.max, e.connect, e.read, e.write, e.status, e.timeout, n))
 end
 '''
 
@@ -426,6 +460,7 @@ class UwsgiBackend(Backend):
                  'php-allowed-ext = .php', 'php-index = index.php',
                  'disable-logging = true', 'die-on-term = true']
         lines += ['php-set = %s=%s' % kv for kv in admin.items()]
+        lines += UWSGI_EXTRA  # --uwsgi-opt
         with open(self.conf, 'w') as f:
             f.write('\n'.join(lines) + '\n')
         env = {k: v for k, v in os.environ.items()
@@ -514,7 +549,8 @@ class Nginx:
         if keepconn:
             upstream = ('    upstream backend {\n        server unix:%s;\n        keepalive 32;\n'
                         '    }\n' % backend_socket)
-            keep = '            fastcgi_keep_conn on;\n'
+            keep = ('            fastcgi_keep_conn on;\n'
+                    '            add_header X-Conn $connection always;\n')
             pass_to = 'backend'
         else:
             upstream = keep = ''
@@ -627,15 +663,16 @@ def fcgi_get(sock_path, script, timeout=5.0, params=None):
 # wrk
 # ---------------------------------------------------------------------------------------------
 
-def wrk(tmp, url, lua, connections, duration, threads=2, timeout_s=10):
-    script = os.path.join(tmp, 'wrk-%s.lua' % (lua or 'plain').replace('.lua', ''))
+def wrk(tmp, url, lua, connections, duration, threads=2, timeout_s=10, count_conns=False):
+    script = os.path.join(tmp, 'wrk-%s%s.lua' % ((lua or 'plain').replace('.lua', ''),
+                                                '-conns' if count_conns else ''))
     if not os.path.exists(script):
         text = ''
         if lua:
             with open(os.path.join(LUA, lua)) as f:
                 text = f.read()
         with open(script, 'w') as f:
-            f.write(text + '\n' + WRK_DONE_LUA)
+            f.write(text + '\n' + (WRK_KEEPCONN_LUA if count_conns else WRK_DONE_LUA))
     argv = [WRK_BIN, '-t%d' % threads, '-c%d' % connections, '-d%ds' % duration,
             '--timeout', '%ds' % timeout_s, '--latency', '-s', script, url]
     r = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60)
@@ -652,14 +689,16 @@ def wrk(tmp, url, lua, connections, duration, threads=2, timeout_s=10):
         'non2xx': d['status'],
         'sockerr': d['connect'] + d['read'] + d['write'] + d['timeout'],
         'max_ms': d['max_us'] / 1000.0,
+        'unserved_conns': connections - d['served_conns'] if 'served_conns' in d else 0,
     }
 
 
-def measure(tmp, backend, nginx, script, duration):
+def measure(tmp, backend, nginx, script, duration, timeout_s=10, count_conns=False):
     name, path, lua, conns, _ = script
     pids = [backend.pid] + backend.workers()
     before, before_ns = cpu_ticks(pids), cpu_ns(pids)
-    r = wrk(tmp, nginx.url(path), lua, conns, duration)
+    r = wrk(tmp, nginx.url(path), lua, conns, duration, timeout_s=timeout_s,
+            count_conns=count_conns)
     after, after_ns = cpu_ticks(pids), cpu_ns(pids)
     if set(backend.workers()) != set(pids[1:]):
         log('warning: %s changed workers during %s (CPU of the ones gone is lost)'
@@ -748,6 +787,11 @@ def load_phase(tmp, backends, nginxes, scripts, rounds, duration, warmup, unsupp
 
 # keep-conn phase: wrk connections > workers, nginx keeps upstream connections open.
 KEEPCONN_CONNS = 64
+# wrk's own default: a request waiting longer counts as a timeout (in "socket errors"). With
+# kept connections, nginx's new upstream connections can sit in the backend's backlog while
+# every worker serves a kept one; wrk's latencies cover completed requests only, so without a
+# timeout shorter than the run those stalled requests would not show at all.
+KEEPCONN_TIMEOUT = 2
 KEEPCONN_SCRIPTS = [
     ('hello', '/hello.php', None, KEEPCONN_CONNS, b'Hello, world!'),
     ('sleep', '/sleep.php', None, KEEPCONN_CONNS, b'slept'),
@@ -792,12 +836,13 @@ def keepconn_phase(tmp, backends, kc_nginxes, rounds, duration, warmup):
         order = backends if rnd % 2 == 0 else backends[::-1]
         for s in KEEPCONN_SCRIPTS:
             for b in order:
-                r = measure(tmp, b, kc_nginxes[b.kind], s, duration)
+                r = measure(tmp, b, kc_nginxes[b.kind], s, duration, KEEPCONN_TIMEOUT,
+                            count_conns=True)
                 results[s[0]][b.kind].append(r)
                 log('round %d keep-conn %-5s %-5s %8.0f req/s  p50 %7.2f ms  p99 %7.2f ms  '
-                    'max %7.0f ms  err %d/%d' % (rnd + 1, s[0], b.kind, r['rps'], r['p50_ms'],
-                                                 r['p99_ms'], r['max_ms'], r['non2xx'],
-                                                 r['sockerr']))
+                    'max %7.0f ms  err %d/%d  never answered %d of %d connections'
+                    % (rnd + 1, s[0], b.kind, r['rps'], r['p50_ms'], r['p99_ms'], r['max_ms'],
+                       r['non2xx'], r['sockerr'], r['unserved_conns'], s[3]))
     return results
 
 
@@ -969,7 +1014,7 @@ def fmt(v, metric):
         return 'n/a'
     if metric in ('rps',):
         return '%.0f' % v
-    if metric in ('non2xx', 'sockerr', 'failed'):
+    if metric in ('non2xx', 'sockerr', 'failed', 'unserved_conns'):
         return '%d' % v
     if metric.endswith('_kb'):
         return '%.0f' % v
@@ -983,7 +1028,10 @@ LOAD_METRICS = [('rps', 'req/s'), ('p50_ms', 'p50 ms'), ('p99_ms', 'p99 ms'),
                 ('non2xx', 'non-2xx'), ('sockerr', 'socket errors')]
 KEEPCONN_METRICS = [('rps', 'keep-conn req/s'), ('p50_ms', 'keep-conn p50 ms'),
                     ('p99_ms', 'keep-conn p99 ms'), ('max_ms', 'keep-conn max ms'),
-                    ('cpu_us', 'keep-conn CPU µs/req'), ('non2xx', 'keep-conn non-2xx'),
+                    ('cpu_us', 'keep-conn CPU µs/req'),
+                    ('unserved_conns', 'keep-conn wrk conns never answered (of %d)'
+                     % KEEPCONN_CONNS),
+                    ('non2xx', 'keep-conn non-2xx'),
                     ('sockerr', 'keep-conn socket errors')]
 COUNT_METRICS = ('non2xx', 'sockerr')
 
@@ -1319,15 +1367,18 @@ def write_results_md(path, rows, info, args, table, lines, have_plot, peer=None,
            '- uWSGI (PHP plugin): master = true, processes = %d, fastcgi-socket on a unix socket, '
            'the same php.ini copies (PHPRC and PHP_INI_SCAN_DIR), the php_admin_value lines as '
            'php-set, disable-logging; its nginx also passes PATH_INFO (the plugin runs '
-           'DOCUMENT_ROOT + PATH_INFO, not SCRIPT_FILENAME)' % MAX_CHILDREN,
+           'DOCUMENT_ROOT + PATH_INFO, not SCRIPT_FILENAME)%s' % (
+               MAX_CHILDREN, '; more lines: ' + ', '.join('`%s`' % x for x in UWSGI_EXTRA)
+               if UWSGI_EXTRA else ''),
            '- each behind its own nginx (1 worker, identical config but port and socket, '
            'fastcgi_keep_conn off)',
            '- wrk -t2, %d s per measurement, %d rounds in alternation (the order flips every '
            'round), %d s warm-up per script and backend' % (args.duration, args.rounds,
                                                             args.warmup),
            '- keep-conn: a second nginx per backend with `upstream { server unix:SOCK; keepalive '
-           '32; }` and `fastcgi_keep_conn on`, wrk -c%d against %d workers' % (KEEPCONN_CONNS,
-                                                                               MAX_CHILDREN),
+           '32; }` and `fastcgi_keep_conn on`, wrk -c%d against %d workers, wrk --timeout %ds '
+           '(a request waiting longer counts in socket errors)' % (
+               KEEPCONN_CONNS, MAX_CHILDREN, KEEPCONN_TIMEOUT),
            '- backend CPU per request: utime+stime of the manager and all workers over the run, '
            'divided by the requests; "CPU µs/req" from /proc/PID/schedstat (the same sum, in ns), '
            '"(stat ticks)" from /proc/PID/stat utime+stime (10 ms ticks: coarse for the slow '
@@ -1396,6 +1447,8 @@ def main():
     ap.add_argument('--no-write', action='store_true',
                     help='print only; do not write bench/RESULTS.md and bench/results.png')
     ap.add_argument('--keep-tmp', action='store_true')
+    ap.add_argument('--uwsgi-opt', action='append', default=[], metavar='"KEY = VALUE"',
+                    help='one more line for uWSGI\'s ini (repeatable), e.g. "thunder-lock = true"')
     ap.add_argument('--replot', metavar='FILE',
                     help='only redraw bench/results.png from the BENCH lines saved in FILE')
     args = ap.parse_args()
@@ -1409,6 +1462,7 @@ def main():
         args.skip = args.skip + ',startup,ondemand'
         args.no_write = True
     skip = set(x for x in args.skip.split(',') if x)
+    UWSGI_EXTRA.extend(args.uwsgi_opt)
     if not args.pool_bin:
         for cand in ('/tmp/build-bench/src/php-pool', os.path.join(REPO, 'build/src/php-pool')):
             if os.access(cand, os.X_OK):
