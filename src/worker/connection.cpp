@@ -48,6 +48,12 @@ bool Connection::wait_for(short events, int timeout_s) {
   return r > 0;
 }
 
+bool Connection::next_request_buffered() const {
+  for (size_t i = next_event_; i < events_.size(); i++)
+    if (events_[i].kind == fastcgi::Event::Kind::Begin) return true;
+  return false;
+}
+
 void Connection::set_timeouts(int read_seconds, int write_seconds) {
   read_timeout_s_ = read_seconds;
   write_timeout_s_ = write_seconds;
@@ -65,7 +71,7 @@ void Connection::open(int fd) {
   body_ = {};
   body_off_ = 0;
   id_ = 0;
-  keep_conn_ = stdin_ended_ = finished_ = broken_ = aborted_ = false;
+  keep_conn_ = stdin_ended_ = finished_ = broken_ = aborted_ = watched_ = false;
 }
 
 bool Connection::fill() {

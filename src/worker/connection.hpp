@@ -33,6 +33,13 @@ class Connection : public sapi::RequestIo {
   // broke the protocol or timed out (both logged).
   bool read_request(fastcgi::Params& params);
   bool keep_conn() const { return keep_conn_; }
+  int fd() const { return fd_; }
+  // The next request has begun in the records already read (a pipelined request): it is served
+  // without waiting.
+  bool next_request_buffered() const;
+  // In the worker's epoll set (see Waiter::park); cleared by open().
+  bool watched() const { return watched_; }
+  void set_watched() { watched_ = true; }
   bool usable() const { return fd_ >= 0 && !broken_; }
   // Ends the request (if the SAPI did not) and prepares for the next one.
   void end_request(uint32_t app_status);
@@ -83,6 +90,7 @@ class Connection : public sapi::RequestIo {
   bool finished_ = false;
   bool broken_ = false;
   bool aborted_ = false;
+  bool watched_ = false;
   std::atomic<scoreboard::Stage>* stage_ = nullptr;
 };
 

@@ -1,8 +1,6 @@
 #include "worker/worker.hpp"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -18,6 +16,7 @@
 #include "sapi/sapi.hpp"
 #include "worker/builtin_pages.hpp"
 #include "worker/connection.hpp"
+#include "worker/waiter.hpp"
 
 namespace php_pool::worker {
 namespace {
@@ -44,72 +43,6 @@ const char* find(const fastcgi::Params& params, std::string_view name) {
 
 // How long a worker waits idle before it gives back the memory a big request left cached.
 constexpr int kIdleReleaseMs = 1000;
-
-// Waits for a connection on any of the worker's sockets (request sockets and pm.status_listen's).
-// -1 on a stop request or a fatal error; `status_only` tells which kind of socket it came from.
-// With `release_pending`, an idle second first releases cached memory (and clears the flag).
-int accept_one(const std::vector<Listener>& listeners, bool& status_only, bool& release_pending) {
-  for (;;) {
-    if (g_stop) return -1;
-    const Listener* l = &listeners[0];
-    if (release_pending && listeners.size() == 1) {
-      pollfd p{l->fd, POLLIN, 0};
-      int r = poll(&p, 1, kIdleReleaseMs);
-      if (r < 0 && errno == EINTR) continue;
-      if (r == 0) {
-        sapi::release_idle_memory();
-        release_pending = false;
-      }
-      // Then the blocking accept below: if another worker takes this connection, it waits
-      // for the next one rather than spinning.
-    }
-    if (listeners.size() > 1) {
-      std::vector<pollfd> pfds;
-      for (auto& x : listeners) pfds.push_back({x.fd, POLLIN, 0});
-      int r = poll(pfds.data(), pfds.size(), release_pending ? kIdleReleaseMs : -1);
-      if (r == 0) {
-        sapi::release_idle_memory();
-        release_pending = false;
-        continue;
-      }
-      if (r < 0) {
-        if (errno == EINTR) continue;
-        return -1;
-      }
-      l = nullptr;
-      for (size_t i = 0; i < pfds.size(); i++)
-        if (pfds[i].revents & POLLIN) {
-          l = &listeners[i];
-          break;
-        }
-      if (!l) continue;
-    }
-    // Blocking accept: the kernel wakes one waiting worker per connection.
-    // Non-blocking: the connection waits in poll() only when a read or write would block, so
-    // request_read/write_timeout cost no syscall on the common path.
-    int fd = accept4(l->fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if (fd >= 0) {
-      status_only = l->status_only;
-      return fd;
-    }
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      // A non-blocking socket (see run()) whose connection another worker took: wait again.
-      if (listeners.size() == 1) {
-        pollfd p{l->fd, POLLIN, 0};
-        poll(&p, 1, -1);
-      }
-      continue;
-    }
-    if (errno == EINTR || errno == ECONNABORTED) continue;
-    if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-      log::write(log::Level::Error, {}, "accept() failed: %s", strerror(errno));
-      usleep(100000);
-      continue;
-    }
-    log::write(log::Level::Alert, {}, "accept() failed: %s", strerror(errno));
-    return -1;
-  }
-}
 
 }  // namespace
 
@@ -157,42 +90,38 @@ void run(const WorkerSetup& setup) {
   if (getppid() != manager) _exit(0);
   sandbox::apply_seccomp(pool);
 
-  // Accept on every socket: requests, and pm.status_listen's (BuiltinPages answers only the
-  // status and ping pages there). Polled sockets are non-blocking, so that a worker that loses
-  // the race for a connection goes back to poll() instead of blocking in one accept().
+  // Requests arrive on every socket (pm.status_listen's too: BuiltinPages answers only the
+  // status and ping pages there) and on parked kept connections: the Waiter watches them all.
   const std::vector<Listener>& listeners = setup.listeners;
-  if (listeners.size() > 1)
-    for (auto& l : listeners) fcntl(l.fd, F_SETFL, fcntl(l.fd, F_GETFL) | O_NONBLOCK);
-
   fastcgi::Limits limits;
+  Waiter waiter(listeners, limits, int(pool.request_read_timeout.count()),
+                int(pool.request_write_timeout.count()), &slot.stage);
   const int max_requests = pool.pm_max_requests;
   uint64_t served = 0;
-  // Kept across connections and requests, so their buffers and strings are reused.
-  Connection conn(limits, 1);
-  conn.set_timeouts(int(pool.request_read_timeout.count()),
-                    int(pool.request_write_timeout.count()));
-  conn.set_stage(&slot.stage);
   fastcgi::Params params;
   uint64_t cpu_mark = cpu_time_us();
   // Copies for the log context: the SAPI may rewrite params while the request runs.
   std::string log_script, log_uri;
-  bool release_pending = false;  // a big request left memory cached (see accept_one)
+  bool release_pending = false;  // a big request left memory cached: release it once idle
 
   // slot.leave: the manager's stop or reload, flagged rather than signalled while busy.
   while (!g_stop && !slot.leave.load(std::memory_order_acquire) &&
          (max_requests == 0 || served < uint64_t(max_requests))) {
     slot.idle_since_us.store(scoreboard::now_monotonic_us(), std::memory_order_relaxed);
     slot.stage.store(scoreboard::Stage::Idle, std::memory_order_release);
-    bool status_only = false;
-    int fd = accept_one(listeners, status_only, release_pending);
-    if (fd < 0) break;
-    pages.begin_connection(fd, status_only);
+    Waiter::Next next;
+    if (!waiter.next(next, g_stop, release_pending ? kIdleReleaseMs : 0, sapi::release_idle_memory))
+      break;
+    release_pending = false;  // released, or busy again (checked anew after this request)
+    Connection& conn = *next.conn;
+    pages.begin_connection(conn.fd(), next.status_only);
     // As php-fpm, whose pm.status_listen is served by a pool of its own.
-    if (!status_only) counters.accepted_conn.fetch_add(1, std::memory_order_relaxed);
+    if (next.accepted && !next.status_only)
+      counters.accepted_conn.fetch_add(1, std::memory_order_relaxed);
     slot.stage.store(scoreboard::Stage::ReadingHeaders, std::memory_order_release);
 
-    conn.open(fd);
     // One connection may carry several requests (KEEP_CONN).
+    bool park = false;
     while (conn.usable() && conn.read_request(params)) {
       uint64_t start = scoreboard::now_monotonic_us();
       const char* method = find(params, "REQUEST_METHOD");
@@ -235,11 +164,20 @@ void run(const WorkerSetup& setup) {
       pages.log_access(params, status, end - start, memory);
       served++;
       if (g_stop || slot.leave.load(std::memory_order_acquire) ||
-          (max_requests && served >= uint64_t(max_requests)) || !conn.keep_conn())
+          (max_requests && served >= uint64_t(max_requests)) || !conn.keep_conn() || !conn.usable())
         break;
+      // The next request on this connection may be here already; if not, the connection waits
+      // with the others and the worker is free for whichever comes first.
+      if (!conn.next_request_buffered()) {
+        park = true;
+        break;
+      }
       slot.stage.store(scoreboard::Stage::ReadingHeaders, std::memory_order_release);
     }
-    conn.close();
+    if (park)
+      waiter.park();
+    else
+      waiter.close_active();
   }
   slot.stage.store(scoreboard::Stage::Ending, std::memory_order_release);
   _exit(0);

@@ -160,5 +160,37 @@ class KeepConnTest(StackTestCase):
         self.assertEqual(j['cookie'], [])
 
 
+class KeptConnectionsOutnumberWorkersTest(harness.BackendTestCase):
+    """More kept connections (FastCGI KEEP_CONN) than workers: a worker serves whichever kept
+    connection sends a request, and accepts new ones meanwhile, so none waits for another's
+    connection to close. php-fpm's worker blocks on its kept connection: the others starve."""
+
+    POOL_INI = 'pm = static\npm.max_children = 2\n'
+    CLIENTS = 8
+
+    @unittest.skipIf(harness.is_fpm(), 'php-fpm serves one kept connection per worker')
+    def test_every_kept_connection_is_served_promptly(self):
+        deadline = time.monotonic() + 2
+        results = {}
+
+        def client(i):
+            served, slowest = 0, 0.0
+            with harness.FcgiConnection(self.backend.socket_path, timeout=10) as c:
+                while time.monotonic() < deadline:
+                    t0 = time.monotonic()
+                    out, _err, _ = c.request(harness.php_params('pid.php'), keep_conn=True)
+                    slowest = max(slowest, time.monotonic() - t0)
+                    self.assertTrue(harness.parse_cgi_response(out)[2].isdigit())
+                    served += 1
+                    time.sleep(0.005)
+            results[i] = (served, slowest)
+
+        with ThreadPoolExecutor(self.CLIENTS) as ex:
+            list(ex.map(client, range(self.CLIENTS)))
+        for i, (served, slowest) in sorted(results.items()):
+            self.assertGreater(served, 20, 'kept connection %d was served %d times' % (i, served))
+            self.assertLess(slowest, 1.0, 'kept connection %d waited %.2fs' % (i, slowest))
+
+
 if __name__ == '__main__':
     harness.main()

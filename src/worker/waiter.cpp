@@ -1,0 +1,184 @@
+#include "worker/waiter.hpp"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "common/log.hpp"
+
+namespace php_pool::worker {
+namespace {
+// Parked connections a worker keeps at most; beyond, the longest idle one is closed. nginx keeps
+// `keepalive N` connections per nginx worker, spread over the pool's workers.
+constexpr size_t kMaxParked = 128;
+// epoll data for a listener: its index with this bit set; a parked connection: its fd.
+constexpr uint64_t kListenerTag = uint64_t(1) << 40;
+}  // namespace
+
+Waiter::Waiter(const std::vector<Listener>& listeners, fastcgi::Limits limits, int read_timeout_s,
+               int write_timeout_s, std::atomic<scoreboard::Stage>* stage)
+    : listeners_(listeners),
+      limits_(limits),
+      read_timeout_s_(read_timeout_s),
+      write_timeout_s_(write_timeout_s),
+      stage_(stage) {
+  epoll_ = epoll_create1(EPOLL_CLOEXEC);
+  for (size_t i = 0; i < listeners_.size(); i++) {
+    // Non-blocking, so that accept() never holds the worker while its parked connections wait;
+    // EPOLLEXCLUSIVE, so that a new connection wakes one idle worker, as a blocking accept()
+    // does, not all of them.
+    int fd = listeners_[i].fd;
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+    ev.data.u64 = kListenerTag | i;
+    epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev);
+  }
+}
+
+Waiter::~Waiter() {
+  if (epoll_ >= 0) ::close(epoll_);
+}
+
+std::unique_ptr<Connection> Waiter::take_free() {
+  if (!free_.empty()) {
+    auto c = std::move(free_.back());
+    free_.pop_back();
+    return c;
+  }
+  auto c = std::make_unique<Connection>(limits_, 1);
+  c->set_timeouts(read_timeout_s_, write_timeout_s_);
+  c->set_stage(stage_);
+  return c;
+}
+
+bool Waiter::try_accept(Next& out) {
+  for (const Listener& l : listeners_) {
+    // Non-blocking: the connection waits in poll() only when a read or write would block, so
+    // request_read/write_timeout cost no syscall on the common path.
+    int fd = accept4(l.fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        log::write(log::Level::Error, {}, "accept() failed: %s", strerror(errno));
+        usleep(100000);
+      } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+                 errno != ECONNABORTED) {
+        log::write(log::Level::Alert, {}, "accept() failed: %s", strerror(errno));
+        return false;
+      }
+      continue;
+    }
+    active_ = take_free();
+    active_->open(fd);
+    active_status_only_ = l.status_only;
+    out = Next{active_.get(), true, l.status_only};
+    return true;
+  }
+  return false;
+}
+
+void Waiter::activate(size_t i, Next& out) {
+  active_ = std::move(parked_[i].conn);
+  active_status_only_ = parked_[i].status_only;
+  parked_.erase(parked_.begin() + long(i));
+  out = Next{active_.get(), false, active_status_only_};
+}
+
+int Waiter::expire_parked() {
+  if (!read_timeout_s_ || parked_.empty()) return -1;
+  const uint64_t now = scoreboard::now_monotonic_us();
+  const uint64_t limit = uint64_t(read_timeout_s_) * 1000000;
+  int next_ms = -1;
+  for (size_t i = 0; i < parked_.size();) {
+    uint64_t idle = now - parked_[i].since_us;
+    if (idle >= limit) {
+      // An idle kept connection: closing it is routine (the web server opens another).
+      log::write(log::Level::Debug, {}, "closing a kept connection idle for %d s", read_timeout_s_);
+      parked_[i].conn->close();
+      free_.push_back(std::move(parked_[i].conn));
+      parked_.erase(parked_.begin() + long(i));
+      continue;
+    }
+    int ms = int((limit - idle) / 1000) + 1;
+    if (next_ms < 0 || ms < next_ms) next_ms = ms;
+    i++;
+  }
+  return next_ms;
+}
+
+bool Waiter::next(Next& out, const volatile sig_atomic_t& stop, int idle_ms, void (*on_idle)()) {
+  epoll_event events[16];
+  for (;;) {
+    if (stop) return false;
+    // With no parked connection, a connection already queued is taken at once (no epoll_wait):
+    // the common case under load. Parked connections go first otherwise: epoll tells which.
+    if (parked_.empty() && try_accept(out)) return true;
+    int timeout = expire_parked();
+    if (idle_ms > 0 && (timeout < 0 || idle_ms < timeout)) timeout = idle_ms;
+    int n = epoll_wait(epoll_, events, 16, timeout);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      log::write(log::Level::Alert, {}, "epoll_wait() failed: %s", strerror(errno));
+      return false;
+    }
+    if (n == 0) {
+      if (idle_ms > 0 && on_idle) {
+        on_idle();
+        idle_ms = 0;
+      }
+      continue;
+    }
+    // A waiting new connection first: nginx sends requests on connections it has just opened
+    // too, and a kept connection ready now is ready still after this one (level-triggered).
+    size_t ready_parked = SIZE_MAX;
+    bool listener_ready = false;
+    for (int i = 0; i < n; i++) {
+      if (events[i].data.u64 & kListenerTag) {
+        listener_ready = true;
+      } else if (ready_parked == SIZE_MAX) {
+        int fd = int(events[i].data.u64);
+        for (size_t p = 0; p < parked_.size(); p++)
+          if (parked_[p].conn->fd() == fd) ready_parked = p;
+      }
+    }
+    if (listener_ready && try_accept(out)) return true;
+    if (ready_parked != SIZE_MAX) {
+      activate(ready_parked, out);
+      return true;
+    }
+  }
+}
+
+void Waiter::park() {
+  if (!active_) return;
+  if (parked_.size() >= kMaxParked) {
+    parked_.front().conn->close();
+    free_.push_back(std::move(parked_.front().conn));
+    parked_.erase(parked_.begin());
+  }
+  int fd = active_->fd();
+  // Level-triggered and registered once per connection: its next request, or its close, wakes
+  // the worker; closing the fd removes it from the set.
+  if (!active_->watched()) {
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP;
+    ev.data.u64 = uint64_t(fd);
+    epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev);
+    active_->set_watched();
+  }
+  parked_.push_back(
+      Parked{std::move(active_), active_status_only_, scoreboard::now_monotonic_us()});
+}
+
+void Waiter::close_active() {
+  if (!active_) return;
+  active_->close();
+  free_.push_back(std::move(active_));
+}
+
+}  // namespace php_pool::worker

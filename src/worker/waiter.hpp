@@ -1,0 +1,63 @@
+// What a worker waits on between requests: the listening sockets, and the kept connections
+// (FastCGI KEEP_CONN) parked until their next request. The worker serves whichever has
+// something first, so an idle kept connection does not hold the worker: php-fpm's worker
+// blocks on its kept connection while new connections wait in the listen queue.
+#pragma once
+
+#include <atomic>
+#include <csignal>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "fastcgi/codec.hpp"
+#include "worker/connection.hpp"
+#include "worker/worker.hpp"
+
+namespace php_pool::worker {
+
+class Waiter {
+ public:
+  // Timeouts in seconds (0 = none): read_timeout also ends a parked connection's wait.
+  Waiter(const std::vector<Listener>& listeners, fastcgi::Limits limits, int read_timeout_s,
+         int write_timeout_s, std::atomic<scoreboard::Stage>* stage);
+  ~Waiter();
+  Waiter(const Waiter&) = delete;
+  Waiter& operator=(const Waiter&) = delete;
+
+  struct Next {
+    Connection* conn = nullptr;
+    bool accepted = false;     // a new connection (else a parked one with its next request)
+    bool status_only = false;  // from pm.status_listen
+  };
+  // Waits for the next connection to serve. False when `stop` becomes true (a signal
+  // interrupts the wait) or on a fatal accept() error. `idle_ms` > 0: after that long with
+  // nothing to do, calls on_idle() once and waits on.
+  bool next(Next& out, const volatile sig_atomic_t& stop, int idle_ms, void (*on_idle)());
+  // After serving: keep the connection for its next request, or close it.
+  void park();
+  void close_active();
+
+ private:
+  struct Parked {
+    std::unique_ptr<Connection> conn;
+    bool status_only = false;
+    uint64_t since_us = 0;
+  };
+  std::unique_ptr<Connection> take_free();
+  bool try_accept(Next& out);
+  void activate(size_t parked_index, Next& out);
+  int expire_parked();  // closes the ones idle too long; → ms until the next expiry (-1: none)
+
+  const std::vector<Listener>& listeners_;
+  fastcgi::Limits limits_;
+  int read_timeout_s_, write_timeout_s_;
+  std::atomic<scoreboard::Stage>* stage_;
+  int epoll_ = -1;
+  std::unique_ptr<Connection> active_;
+  bool active_status_only_ = false;
+  std::vector<Parked> parked_;
+  std::vector<std::unique_ptr<Connection>> free_;  // closed ones, their buffers kept
+};
+
+}  // namespace php_pool::worker
