@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""php-pool next to Debian's php-fpm 8.2, on the same machine, in alternation.
+"""php-pool next to Debian's php-fpm 8.2 (and uWSGI's PHP plugin), on the same machine, in alternation.
 
 One command: `python3 bench/bench.py` (or `bash bench/run.sh`, which builds php-pool first).
 
@@ -8,10 +8,15 @@ Debian's php.ini and conf.d (-c and PHP_INI_SCAN_DIR), get the same php_admin_va
 sit behind identical nginx configs (one nginx each, differing only in port and socket path).
 wrk drives them in alternation, round after round, so both see the same machine state.
 
+uWSGI (Debian's uwsgi-core + uwsgi-plugin-php) is the second peer, when installed: 4 processes,
+the same php.ini copies and admin values, its own nginx with the PATH_INFO its plugin needs.
+
 Figures, per script: requests/s, p50/p99 latency, non-2xx and socket errors, backend CPU per
 request (utime+stime of the manager and every worker from /proc/PID/stat, before/after);
-then PSS after warm-up, time from process start to the first FastCGI response, failed requests
-across 10 graceful reloads under load, and nginx's own `return 200` as the ceiling.
+then PSS after warm-up, a keep-conn phase (nginx upstream keepalive, more connections than
+workers), time from process start to the first FastCGI response, socket-activated cold start
+(php-fpm: FPM_SOCKETS, php-pool: LISTEN_FDS), failed requests across 10 graceful reloads under
+load, and nginx's own `return 200` as the ceiling.
 
 Output: a table, one `BENCH ...` line per figure, bench/results.png and bench/RESULTS.md.
 Everything runs in a temporary directory on loopback and unix sockets; every process is stopped
@@ -1105,11 +1110,12 @@ def summarize(load, memory, startup, ondemand, reload, reloads=10, activated=Non
                     peer[('reload', 'failed_' + case)] = (reload['uwsgi']['failed'],
                                                           float('nan'), None, None)
                 label = 'max latency during reloads ms (fpm pct=%s)' % pct
+                metric = 'maxlat_%s_ms' % case  # maxlat_fpm_pct0_ms, maxlat_fpm_pct10s_ms
                 a, b = reload[case]['max_ms'], reload['pool']['max_ms']
-                rows.append(('reload', 'max_ms_' + case, label, a, b, ratio(b, a), None, None))
+                rows.append(('reload', metric, label, a, b, ratio(b, a), None, None))
                 if 'uwsgi' in reload:
                     c = reload['uwsgi']['max_ms']
-                    peer[('reload', 'max_ms_' + case)] = (c, ratio(c, a), None, None)
+                    peer[('reload', metric)] = (c, ratio(c, a), None, None)
     return rows, peer
 
 
@@ -1271,7 +1277,7 @@ def plot(rows, path, peer=None):
              ('startup', 'first_response_ms', 'start-up'),
              ('startup', 'socket_activated_ms', 'socket-activated'),
              ('ondemand', 'first_request_ms', 'ondemand 1st'),
-             ('reload', 'max_ms_fpm_pct10s', 'reload max lat.')]
+             ('reload', 'maxlat_fpm_pct10s_ms', 'reload max lat.')]
     by = {(g, m): (r, lo, hi) for g, m, _, a, b, r, lo, hi in rows}
     byu = {k: (r, lo, hi) for k, (v, r, lo, hi) in peer.items()}
     panels = [(by, 'php-pool / php-fpm')]
