@@ -1239,7 +1239,7 @@ def _plot_ratios(ax, by, xs, metrics, ylabel, title):
     ax.set_xticklabels(xs, rotation=15)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.legend(loc='upper right', fontsize='small')
+    ax.legend(loc='best', fontsize='small')
 
 
 def _plot_points(ax, by, other, title):
@@ -1252,7 +1252,7 @@ def _plot_points(ax, by, other, title):
     ax.axhline(1.0, color='black', linewidth=0.8)
     ax.set_yscale('log', base=2)
     ax.set_xlim(-0.5, max(len(vals), 1) - 0.5)
-    ax.set_ylim(0.25, 4)
+    ax.set_ylim(min([0.25] + [v / 1.5 for v in vals]), max([4] + [v * 1.5 for v in vals]))
     ax.set_xticks(range(len(vals)))
     ax.set_xticklabels(labels, rotation=30, ha='right')
     ax.set_title(title)
@@ -1290,7 +1290,7 @@ def plot(rows, path, peer=None):
         _plot_ratios(axes[row][0], d, xs, metrics,
                      '%s, log scale (median over rounds, bars: min–max)' % name,
                      'Load figures: %s' % name)
-        _plot_points(axes[row][1], d, other, 'Memory, start-up, reload (%s)' % name)
+        _plot_points(axes[row][1], d, other, 'Memory, start-up, reload')
         for a in axes[row]:
             a.yaxis.set_major_formatter(FuncFormatter(lambda v, _: '%g' % v))
     fig.suptitle('against php-fpm 8.2 (below 1 is better for latency, CPU, memory; above 1 '
