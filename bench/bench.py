@@ -180,6 +180,17 @@ def children_of(ppid):
     return sorted(out)
 
 
+def descendants_of(ppid):
+    """Children, grandchildren, ...: php-pool's workers each have a seccomp helper process."""
+    out = []
+    todo = children_of(ppid)
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children_of(pid))
+    return sorted(out)
+
+
 def cpu_ticks(pids):
     total = 0
     for pid in pids:
@@ -283,7 +294,7 @@ class Proc:
         return self.proc.poll() is None
 
     def tree(self):
-        return [self.pid] + children_of(self.pid)
+        return [self.pid] + descendants_of(self.pid)
 
     def stop(self, sig=signal.SIGTERM, timeout=20):
         kids = children_of(self.pid) if self.alive() else []
@@ -856,10 +867,15 @@ def memory_phase(backends):
     for b in backends:
         workers = b.workers()
         w = [pss_kb(p) for p in workers]
-        out[b.kind] = {'pss_manager_kb': pss_kb(b.pid), 'pss_worker_avg_kb': sum(w) / max(1, len(w)),
-                       'pss_workers_kb': sum(w), 'pss_total_kb': pss_kb(b.pid) + sum(w),
+        # Every process below the workers counts with them (php-pool's seccomp helpers).
+        helpers = [pss_kb(p) for p in descendants_of(b.pid) if p not in workers]
+        all_w = sum(w) + sum(helpers)
+        out[b.kind] = {'pss_manager_kb': pss_kb(b.pid),
+                       'pss_worker_avg_kb': all_w / max(1, len(w)),
+                       'pss_workers_kb': all_w, 'pss_total_kb': pss_kb(b.pid) + all_w,
                        'workers': len(w)}
-        log('%s PSS: manager %d kB, workers %s kB' % (b.name, out[b.kind]['pss_manager_kb'], w))
+        log('%s PSS: manager %d kB, workers %s kB, their helper processes %s kB'
+            % (b.name, out[b.kind]['pss_manager_kb'], w, helpers))
     return out
 
 
@@ -1385,11 +1401,13 @@ def write_results_md(path, rows, info, args, table, lines, have_plot, peer=None,
            '32; }` and `fastcgi_keep_conn on`, wrk -c%d against %d workers, wrk --timeout %ds '
            '(a request waiting longer counts in socket errors)' % (
                KEEPCONN_CONNS, MAX_CHILDREN, KEEPCONN_TIMEOUT),
-           '- backend CPU per request: utime+stime of the manager and all workers over the run, '
+           '- backend CPU per request: utime+stime of the manager and every process below it '
+           '(workers, and php-pool\'s per-worker seccomp helpers) over the run, '
            'divided by the requests; "CPU µs/req" from /proc/PID/schedstat (the same sum, in ns), '
            '"(stat ticks)" from /proc/PID/stat utime+stime (10 ms ticks: coarse for the slow '
            'scripts)',
-           '- PSS (/proc/PID/smaps_rollup) after all load rounds; reloads under load: wrk '
+           '- PSS (/proc/PID/smaps_rollup) after all load rounds, the workers idle; "workers" '
+           'include every process below them (php-pool\'s seccomp helpers); reloads under load: wrk '
            '`/sleep.php?ms=20` with 16 connections, one signal every %.1f s (uWSGI: SIGHUP to '
            'its master)' % args.reload_interval,
            '- socket-activated cold start: the harness creates the listening socket, queues a '
