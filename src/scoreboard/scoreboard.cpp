@@ -48,7 +48,10 @@ Scoreboard::Scoreboard(uint32_t slots) {
   header_ = new (base_) Header();
   header_->slot_count = slots;
   slots_ = reinterpret_cast<Slot*>(static_cast<char*>(base_) + sizeof(Header));
-  for (uint32_t i = 0; i < slots; i++) new (&slots_[i]) Slot();
+  // The kernel hands the mapping out zeroed, and all zeros is a free slot (Stage::Free, every
+  // counter 0): no slot is written before it is claimed, so the pages of slots never used are
+  // never touched (the table is sized for reloads: most of it stays a hole).
+  static_assert(static_cast<int>(Stage::Free) == 0);
 }
 
 Scoreboard::~Scoreboard() {

@@ -377,8 +377,10 @@ class StatusPagesTest(unittest.TestCase):
         self.assertEqual(self.nginx.request('GET', '/quiet.php').status, 200)
         self.assertEqual(self.nginx.request('GET', '/quiet.php?loud=1').status, 200)
         self.assertEqual(self.nginx.request('GET', '/ping').status, 200)
-        lines = h.wait_until(lambda: [l for l in self.access_lines() if '"GET /ping"' in l],
-                             5, 0.05, 'the ping line')
+        # A worker writes its line after the response: wait for the last of them.
+        h.wait_until(lambda: [l for l in self.access_lines() if '"GET /ping"' in l] and
+                     [l for l in self.access_lines() if '/quiet.php?loud=1' in l],
+                     5, 0.05, 'the ping and quiet.php?loud=1 lines')
         lines = self.access_lines()
         self.assertTrue([l for l in lines if '"GET /status?json" 200 - ' in l], lines)
         self.assertTrue([l for l in lines if '"GET /quiet.php?loud=1" 200 ' in l], lines)
