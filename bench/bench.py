@@ -1406,7 +1406,9 @@ def write_results_md(path, rows, info, args, table, lines, have_plot, peer=None,
            'divided by the requests; "CPU µs/req" from /proc/PID/schedstat (the same sum, in ns), '
            '"(stat ticks)" from /proc/PID/stat utime+stime (10 ms ticks: coarse for the slow '
            'scripts)',
-           '- PSS (/proc/PID/smaps_rollup) after all load rounds, the workers idle; "workers" '
+           '- PSS (/proc/PID/smaps_rollup) after all load rounds, the workers idle for over a '
+           'second (php-pool\'s idle workers give back what big requests left cached; '
+           'php-fpm\'s keep it); "workers" '
            'include every process below them (php-pool\'s seccomp helpers); reloads under load: wrk '
            '`/sleep.php?ms=20` with 16 connections, one signal every %.1f s (uWSGI: SIGHUP to '
            'its master)' % args.reload_interval,
@@ -1544,6 +1546,9 @@ def main():
                 load = load_phase(tmp, backends, nginxes, scripts, args.rounds, args.duration,
                                   args.warmup, peer_status['unsupported'])
             if 'memory' not in skip:
+                # The workers idle (the nginx ceiling ran last): php-pool's have given back
+                # what big requests left cached (after 1 s idle); php-fpm's keep it.
+                time.sleep(1.5)
                 memory = memory_phase(backends)
             if 'keepconn' not in skip:
                 kc_backends = []
