@@ -224,14 +224,7 @@ int Manager::run() {
   int initial = pool_.pm == config::PmStyle::Static    ? pool_.pm_max_children
                 : pool_.pm == config::PmStyle::Dynamic ? pool_.pm_start_servers
                                                        : 0;
-  if (!handed_over && initial > 1) {
-    // A cold start (socket activation: a client is waiting) gets one worker first, alone on
-    // the CPU; the others follow once it accepts (check_ready).
-    spawn_to(1);
-    deferred_spawn_ = initial;
-  } else {
-    spawn_to(initial);
-  }
+  spawn_to(initial);
   // D-Bus (src/dbus): never needed to serve; without a bus it logs one warning. After the
   // fork()s, so that its round trips overlap the workers' start-up; before READY=1, so that
   // `systemctl reload` finds the name.
@@ -688,10 +681,6 @@ void Manager::check_ready() {
         break;
       }
     }
-  }
-  if (ready && deferred_spawn_) {
-    spawn_to(deferred_spawn_);
-    deferred_spawn_ = 0;
   }
   if (ready) {
     if (state_ != State::Stopping) state_ = State::Running;

@@ -135,7 +135,6 @@ class Manager {
   uint64_t stop_deadline_us_ = 0;
   std::vector<uint64_t> crashes_;  // monotonic times of abnormal exits (emergency restart)
   log::WriteFailures slowlog_failures_;
-  int deferred_spawn_ = 0;  // workers to start once the first one accepts (cold start)
   std::vector<std::function<void(const std::string&)>> reload_waiters_;
   uint64_t last_status_us_ = 0;
   int exit_code_ = 0;
