@@ -8,6 +8,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 import unittest
 
@@ -34,8 +35,18 @@ class OpcacheSharedTest(StackTestCase):
         params = lambda: harness.php_params('probe.php', docroot=os.path.dirname(target),
                                             query='f=' + target)
         seen = {}
+        busy = None
         for _ in range(40):
+            if seen:
+                # An idle worker that just served is the first to be woken again: keep one
+                # worker busy so that the next request goes to the other.
+                busy = threading.Thread(target=harness.fcgi_request, args=(
+                    self.backend.socket_path, harness.php_params('sleep.php', query='s=0.3')))
+                busy.start()
+                time.sleep(0.1)
             out, _err, _ = harness.fcgi_request(self.backend.socket_path, params())
+            if busy:
+                busy.join()
             body = harness.parse_cgi_response(out)[2].decode().split('\n', 1)[1]
             j = __import__('json').loads(body)
             self.assertTrue(j['enabled'])
