@@ -376,11 +376,14 @@ class ExampleNginx(harness._FrontEnd):
 
     name = 'nginx'
 
+    def site_text(self):
+        """The example's server block (and whatever else it puts in http {})."""
+        return example_text('nginx-site.conf', self.socket, self.docroot)
+
     def _write_conf(self):
         for d in ('body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'):
             os.makedirs(os.path.join(self.tmp, 'nginx-temp', d), exist_ok=True)
-        site = example_text('nginx-site.conf', self.socket, self.docroot)
-        site = site.replace('listen 80;', 'listen 127.0.0.1:%d;' % self.port)
+        site = self.site_text().replace('listen 80;', 'listen 127.0.0.1:%d;' % self.port)
         conf = ''.join([
             'user root root;\n' if harness.IS_ROOT else '',
             'worker_processes 1;\ndaemon off;\npid {t}/nginx.pid;\n',

@@ -16,6 +16,7 @@ import unittest
 
 import harness
 from harness import PhpPool, make_tmp, remove_tmp
+from test_frontends import ExampleNginx
 
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(harness.HERE)), 'conf.d', 'examples')
 
@@ -27,45 +28,19 @@ echo json_encode(['manager' => posix_getppid(), 'n' => $_SESSION['n']]);
 '''
 
 
-class UpstreamNginx(harness._FrontEnd):
+class UpstreamNginx(ExampleNginx):
     """nginx-upstream.conf (its upstream and server block) in a minimal nginx.conf."""
-
-    name = 'nginx'
 
     def __init__(self, tmp, sockets, docroot):
         self.sockets = sockets
         super().__init__(tmp, sockets[0], docroot)
 
-    def _write_conf(self):
-        for d in ('body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'):
-            os.makedirs(os.path.join(self.tmp, 'nginx-temp', d), exist_ok=True)
+    def site_text(self):
         with open(os.path.join(EXAMPLES, 'nginx-upstream.conf')) as f:
             site = f.read()
-        site = (site.replace('/run/php-pool/SITE.sock', self.sockets[0])
+        return (site.replace('/run/php-pool/SITE.sock', self.sockets[0])
                 .replace('/run/php-pool/SITE-b.sock', self.sockets[1])
-                .replace('/var/www/SITE', self.docroot)
-                .replace('listen 80;', 'listen 127.0.0.1:%d;' % self.port))
-        conf = ''.join([
-            'user root root;\n' if harness.IS_ROOT else '',
-            'worker_processes 1;\ndaemon off;\npid {t}/nginx.pid;\n',
-            'error_log {t}/nginx-error.log info;\nevents {{ worker_connections 64; }}\n',
-            'http {{\n    access_log off;\n    default_type text/plain;\n',
-            ''.join('    %s_temp_path {t}/nginx-temp/%s;\n' % (k, d) for k, d in (
-                ('client_body', 'body'), ('proxy', 'proxy'), ('fastcgi', 'fastcgi'),
-                ('uwsgi', 'uwsgi'), ('scgi', 'scgi'))),
-        ]).format(t=self.tmp) + site + '}\n'
-        path = os.path.join(self.tmp, 'nginx.conf')
-        with open(path, 'w') as f:
-            f.write(conf)
-        return path
-
-    def _argv(self):
-        return [harness.NGINX_BIN, '-c', self.conf_path, '-p', self.tmp + '/',
-                '-e', os.path.join(self.tmp, 'nginx-error.log')]
-
-    def error_log_text(self):
-        return (harness.read_text(os.path.join(self.tmp, 'nginx-error.log'))
-                + super().error_log_text())
+                .replace('/var/www/SITE', self.docroot))
 
 
 class ScaleOutTest(unittest.TestCase):
