@@ -69,6 +69,7 @@ bool Waiter::try_accept(Next& out) {
       } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
                  errno != ECONNABORTED) {
         log::write(log::Level::Alert, {}, "accept() failed: %s", strerror(errno));
+        broken_ = true;  // the socket itself is unusable: the worker leaves
         return false;
       }
       continue;
@@ -113,26 +114,31 @@ int Waiter::expire_parked() {
 
 bool Waiter::next(Next& out, const volatile sig_atomic_t& stop, int idle_ms, void (*on_idle)()) {
   epoll_event events[16];
+  uint64_t idle_at = idle_ms > 0 ? scoreboard::now_monotonic_us() + uint64_t(idle_ms) * 1000 : 0;
   for (;;) {
-    if (stop) return false;
+    if (stop || broken_) return false;
     // With no parked connection, a connection already queued is taken at once (no epoll_wait):
     // the common case under load. Parked connections go first otherwise: epoll tells which.
     if (parked_.empty() && try_accept(out)) return true;
+    if (broken_) return false;
     int timeout = expire_parked();
-    if (idle_ms > 0 && (timeout < 0 || idle_ms < timeout)) timeout = idle_ms;
+    if (idle_at) {
+      uint64_t now = scoreboard::now_monotonic_us();
+      if (now >= idle_at) {
+        if (on_idle) on_idle();
+        idle_at = 0;
+      } else {
+        int ms = int((idle_at - now) / 1000) + 1;
+        if (timeout < 0 || ms < timeout) timeout = ms;
+      }
+    }
     int n = epoll_wait(epoll_, events, 16, timeout);
     if (n < 0) {
       if (errno == EINTR) continue;
       log::write(log::Level::Alert, {}, "epoll_wait() failed: %s", strerror(errno));
       return false;
     }
-    if (n == 0) {
-      if (idle_ms > 0 && on_idle) {
-        on_idle();
-        idle_ms = 0;
-      }
-      continue;
-    }
+    if (n == 0) continue;  // a parked connection or the idle time is due: see above
     // A waiting new connection first: nginx sends requests on connections it has just opened
     // too, and a kept connection ready now is ready still after this one (level-triggered).
     size_t ready_parked = SIZE_MAX;

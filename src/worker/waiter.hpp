@@ -54,6 +54,7 @@ class Waiter {
   int read_timeout_s_, write_timeout_s_;
   std::atomic<scoreboard::Stage>* stage_;
   int epoll_ = -1;
+  bool broken_ = false;  // accept() failed for good (not a transient error)
   std::unique_ptr<Connection> active_;
   bool active_status_only_ = false;
   std::vector<Parked> parked_;
