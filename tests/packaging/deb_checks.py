@@ -26,9 +26,11 @@ import traceback
 SRC = '/opt/php-pool-src'
 sys.path.insert(0, os.path.join(SRC, 'tests', 'systemd'))
 sys.path.insert(0, os.path.join(SRC, 'tests', 'integration'))
+sys.path.insert(0, os.path.join(SRC, 'tests', 'systemd', 'container'))
 
 from common import fcgi_over  # noqa: E402  (raw FastCGI client over a socket)
 from harness import php_params  # noqa: E402
+from checks import run, show, wait_until  # noqa: E402  (the real-systemd harness's helpers)
 
 DEBS = '/opt/php-pool-deb'
 OUT = '/out'
@@ -64,29 +66,6 @@ def say(line):
     with open(os.path.join(OUT, 'results.txt'), 'a') as f:
         f.write(line + '\n')
     print(line, flush=True)
-
-
-def run(*argv, check=True, timeout=120, env=None):
-    r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                       timeout=timeout, env=env)
-    if check and r.returncode != 0:
-        raise AssertionError('%s -> %d:\n%s' % (' '.join(argv), r.returncode, r.stdout))
-    return r
-
-
-def show(unit, prop):
-    return run('systemctl', 'show', '-P', prop, unit).stdout.strip()
-
-
-def wait_until(pred, timeout, what, interval=0.1):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = pred()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError('timed out after %ss waiting for %s (last: %r)' % (timeout, what, last))
 
 
 def page(uri='index.php'):

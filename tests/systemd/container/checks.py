@@ -78,7 +78,7 @@ def say(line):
         print(line, flush=True)
 
 
-def run(*argv, check=True, timeout=60):
+def run(*argv, check=True, timeout=120):
     r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                        timeout=timeout)
     if check and r.returncode != 0:
