@@ -1,6 +1,7 @@
 // Internals of the pool-file parser, shared by its translation units and unit tests.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -40,8 +41,9 @@ std::optional<std::string> parse_ini_value(std::string_view raw, std::string& er
 // An integer as php-fpm takes it: optional '-', then digits only.
 std::optional<int> parse_integer(std::string_view text);
 
-// Optimal string alignment distance (Levenshtein plus adjacent transpositions).
-size_t edit_distance(std::string_view a, std::string_view b);
+// Optimal string alignment distance (Levenshtein plus adjacent transpositions). A distance above
+// BOUND may be returned as BOUND + 1 (computed no further).
+size_t edit_distance(std::string_view a, std::string_view b, size_t bound = SIZE_MAX);
 // The nearest of CANDIDATES to NAME when close enough to be a likely typo, else "".
 std::string nearest(std::string_view name, const std::vector<std::string>& candidates);
 

@@ -422,10 +422,13 @@ class Loader {
       error(where, "'" + name + "' is a global directive; move it to the [global] section");
       return;
     }
-    std::vector<std::string> candidates;
-    for (const auto& d : pool_directives()) candidates.push_back(d.name);
-    for (const auto& d : global_directives()) candidates.push_back(d.name);
-    candidates.push_back("include");
+    static const std::vector<std::string> candidates = [] {
+      std::vector<std::string> names;
+      for (const auto& d : pool_directives()) names.push_back(d.name);
+      for (const auto& d : global_directives()) names.push_back(d.name);
+      names.push_back("include");
+      return names;
+    }();
     std::string message = "unknown directive '" + name + "'";
     std::string near = nearest(name, candidates);
     if (!near.empty()) message += " (did you mean '" + near + "'?)";

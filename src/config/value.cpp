@@ -87,21 +87,36 @@ std::optional<int> parse_integer(std::string_view text) {
   return static_cast<int>(n);
 }
 
-size_t edit_distance(std::string_view a, std::string_view b) {
-  // Three rolling rows (i-2, i-1, i) instead of the whole table: three allocations, not one
-  // per row.
+size_t edit_distance(std::string_view a, std::string_view b, size_t bound) {
+  // Three rolling rows (i-2, i-1, i) instead of the whole table. Row minima never decrease, so
+  // once two consecutive rows are all above BOUND every later one is too: stop there.
   const size_t m = b.size();
-  std::vector<size_t> before(m + 1), prev(m + 1), row(m + 1);
+  // Directive names are short: their rows live on the stack (no allocation per candidate).
+  constexpr size_t kStack = 64;
+  size_t stack_rows[3][kStack];
+  std::vector<size_t> heap_rows;
+  size_t *before = stack_rows[0], *prev = stack_rows[1], *row = stack_rows[2];
+  if (m + 1 > kStack) {
+    heap_rows.resize(3 * (m + 1));
+    before = heap_rows.data();
+    prev = before + m + 1;
+    row = prev + m + 1;
+  }
   for (size_t j = 0; j <= m; ++j) prev[j] = j;
+  size_t prev_min = 0;
   for (size_t i = 1; i <= a.size(); ++i) {
     row[0] = i;
+    size_t row_min = i;
     for (size_t j = 1; j <= m; ++j) {
       size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
       row[j] = std::min({prev[j] + 1, row[j - 1] + 1, prev[j - 1] + cost});
       if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
         row[j] = std::min(row[j], before[j - 2] + 1);
       }
+      row_min = std::min(row_min, row[j]);
     }
+    if (row_min > bound && prev_min > bound) return bound + 1;
+    prev_min = row_min;
     std::swap(before, prev);
     std::swap(prev, row);
   }
@@ -111,20 +126,40 @@ size_t edit_distance(std::string_view a, std::string_view b) {
 std::string nearest(std::string_view name, const std::vector<std::string>& candidates) {
   std::string lname = to_lower(name);
   std::string best;
-  size_t best_d = SIZE_MAX;
   size_t limit = std::max<size_t>(2, lname.size() / 3);
+  size_t best_d = limit + 1;  // only a candidate within the limit can be suggested
+  int name_counts[256] = {};
+  for (unsigned char ch : lname) ++name_counts[ch];
   for (const auto& c : candidates) {
     // The distance is at least the length difference: skip what cannot be within the limit,
     // so that a file of long unknown names does not cost a quadratic table for each.
     size_t diff = lname.size() > c.size() ? lname.size() - c.size() : c.size() - lname.size();
-    if (diff > limit) continue;
-    size_t d = edit_distance(lname, to_lower(c));
+    if (diff >= best_d) continue;
+    // And at least half the characters the two do not share (an edit changes at most two
+    // counts): most candidates are ruled out in linear time.
+    std::string lc = to_lower(c);
+    int counts[256];
+    std::memcpy(counts, name_counts, sizeof counts);
+    for (unsigned char ch : lc) --counts[ch];
+    size_t unshared = 0;
+    for (unsigned char ch : lname) {
+      unshared += static_cast<size_t>(std::max(counts[ch], 0));
+      counts[ch] = 0;  // counted once
+    }
+    for (unsigned char ch : lc) {
+      unshared += static_cast<size_t>(std::max(-counts[ch], 0));
+      counts[ch] = 0;
+    }
+    if ((unshared + 1) / 2 >= best_d) continue;
+    // Only a distance below the best so far matters (the first of equals wins).
+    size_t d = edit_distance(lname, lc, best_d - 1);
     if (d < best_d) {
       best_d = d;
       best = c;
+      if (d == 0) break;
     }
   }
-  if (best == name || best_d > limit || best_d >= lname.size()) return "";
+  if (best.empty() || best == name || best_d >= lname.size()) return "";
   return best;
 }
 

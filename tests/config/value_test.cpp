@@ -141,5 +141,31 @@ TEST(Value, EditDistanceAndSuggestions) {
   EXPECT_EQ(detail::nearest("completely_different", names), "");
 }
 
+// The bounded distance stops early but never changes an answer within the bound.
+TEST(Value, BoundedEditDistanceAgreesWithinTheBound) {
+  const char* words[] = {"",        "a",
+                         "ab",      "ba",
+                         "listen",  "lisetn",
+                         "kitten",  "sitting",
+                         "pm.max",  "pm.max_spare",
+                         "user",    "group",
+                         "abcdef",  "fedcba",
+                         "aaaaaaa", "request_slowlog_timeout"};
+  for (const char* a : words) {
+    for (const char* b : words) {
+      size_t full = detail::edit_distance(a, b);
+      for (size_t bound = 0; bound < 8; ++bound) {
+        size_t d = detail::edit_distance(a, b, bound);
+        if (full <= bound) {
+          EXPECT_EQ(d, full) << a << " / " << b << " bound " << bound;
+        } else {
+          EXPECT_GT(d, bound) << a << " / " << b << " bound " << bound;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(detail::edit_distance("request_slowlog_timeout", "user", 2), 3u);  // stopped early
+}
+
 }  // namespace
 }  // namespace php_pool::config
