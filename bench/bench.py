@@ -181,7 +181,7 @@ def children_of(ppid):
 
 
 def descendants_of(ppid):
-    """Children, grandchildren, ...: php-pool's workers each have a seccomp helper process."""
+    """Children, grandchildren, ...: every process a backend runs counts with it."""
     out = []
     todo = children_of(ppid)
     while todo:
@@ -867,14 +867,15 @@ def memory_phase(backends):
     for b in backends:
         workers = b.workers()
         w = [pss_kb(p) for p in workers]
-        # Every process below the workers counts with them (php-pool's seccomp helpers).
+        # Any other process below the manager counts with the workers (none at present: php-pool
+        # answers seccomp notifications in its manager; it used to run a helper per worker).
         helpers = [pss_kb(p) for p in descendants_of(b.pid) if p not in workers]
         all_w = sum(w) + sum(helpers)
         out[b.kind] = {'pss_manager_kb': pss_kb(b.pid),
                        'pss_worker_avg_kb': all_w / max(1, len(w)),
                        'pss_workers_kb': all_w, 'pss_total_kb': pss_kb(b.pid) + all_w,
                        'workers': len(w)}
-        log('%s PSS: manager %d kB, workers %s kB, their helper processes %s kB'
+        log('%s PSS: manager %d kB, workers %s kB, other processes %s kB'
             % (b.name, out[b.kind]['pss_manager_kb'], w, helpers))
     return out
 
@@ -1402,14 +1403,14 @@ def write_results_md(path, rows, info, args, table, lines, have_plot, peer=None,
            '(a request waiting longer counts in socket errors)' % (
                KEEPCONN_CONNS, MAX_CHILDREN, KEEPCONN_TIMEOUT),
            '- backend CPU per request: utime+stime of the manager and every process below it '
-           '(workers, and php-pool\'s per-worker seccomp helpers) over the run, '
+           '(the workers) over the run, '
            'divided by the requests; "CPU µs/req" from /proc/PID/schedstat (the same sum, in ns), '
            '"(stat ticks)" from /proc/PID/stat utime+stime (10 ms ticks: coarse for the slow '
            'scripts)',
            '- PSS (/proc/PID/smaps_rollup) after all load rounds, the workers idle for over a '
            'second (php-pool\'s idle workers give back what big requests left cached; '
            'php-fpm\'s keep it); "workers" '
-           'include every process below them (php-pool\'s seccomp helpers); reloads under load: wrk '
+           'include any other process below the manager (there is none); reloads under load: wrk '
            '`/sleep.php?ms=20` with 16 connections, one signal every %.1f s (uWSGI: SIGHUP to '
            'its master)' % args.reload_interval,
            '- socket-activated cold start: the harness creates the listening socket, queues a '

@@ -280,6 +280,16 @@ bool Manager::spawn() {
     log::write(log::Level::Error, {}, "cannot make the worker output pipes: %s", strerror(errno));
     return false;
   }
+  std::shared_ptr<WorkerSeccomp> seccomp;
+  if (auto policy = sandbox::supervised_policy()) {
+    seccomp = std::make_shared<WorkerSeccomp>();
+    if (!seccomp->open()) {
+      board_->release(slot);
+      log::write(log::Level::Error, {}, "cannot make the worker's seccomp socket: %s",
+                 strerror(errno));
+      return false;
+    }
+  }
   pid_t pid = fork();
   if (pid < 0) {
     board_->release(slot);
@@ -288,9 +298,13 @@ bool Manager::spawn() {
   }
   if (pid == 0) {
     output->attach_child();
+    // Only the manager may receive a worker's notification fd: not a sibling forked meanwhile.
+    for (auto& [other, c] : children_)
+      if (c.seccomp) c.seccomp->close_inherited();
     board_->slot(slot).pid.store(getpid());
     worker::WorkerSetup ws{&pool_, listen_.listeners,   board_.get(),
                            slot,   options_.allow_root, identity_};
+    ws.seccomp_fd = seccomp ? seccomp->child_end() : -1;
     worker::run(ws);
   }
   board_->slot(slot).pid.store(pid);
@@ -298,7 +312,21 @@ bool Manager::spawn() {
   int r = sd_event_add_child(event_, &src, pid, WEXITED, on_child, this);
   if (r < 0) log::write(log::Level::Error, {}, "sd_event_add_child: %s", strerror(-r));
   output->watch(event_, pid, pool_.decorate_workers_output);
-  children_[pid] = Child{pid, slot, generation_, src, now_monotonic_us(), false, output};
+  if (seccomp) {
+    // The script in progress when a denial arrives, from the worker's scoreboard slot.
+    scoreboard::Scoreboard* board = board_.get();
+    seccomp->watch(event_, pid, sandbox::supervised_policy(), [board, slot, pid] {
+      scoreboard::SlotView v = board->view(slot);
+      sandbox::ScriptInfo info;
+      if (v.pid != pid) return info;
+      info.known = true;
+      if (v.stage == Stage::ReadingHeaders || v.stage == Stage::Running ||
+          v.stage == Stage::Finishing)
+        info.script = v.script;
+      return info;
+    });
+  }
+  children_[pid] = Child{pid, slot, generation_, src, now_monotonic_us(), false, output, seccomp};
   log::write(log::Level::Debug, {}, "child %d started", pid);
   return true;
 }
@@ -397,6 +425,7 @@ void Manager::on_child_exit(pid_t pid, const siginfo_t* si) {
   children_.erase(it);
   sd_event_source_unref(c.source);
   if (c.output) c.output->close_all();
+  if (c.seccomp) c.seccomp->close_all();
   scoreboard::SlotView v = board_->view(c.slot);
   board_->release(c.slot);
 
@@ -975,7 +1004,7 @@ void Manager::adopt_workers(const systemd::Handover& handover) {
     }
     board_->slot(slot).pid.store(pid);
     board_->slot(slot).stage.store(Stage::Ending);
-    Child c{pid, slot, handover.generation, src, started, false, nullptr};
+    Child c{pid, slot, handover.generation, src, started, false, nullptr, nullptr};
     c.adopted = true;
     children_[pid] = c;
   }

@@ -18,6 +18,7 @@
 #include "manager/engine_files.hpp"
 #include "manager/listen.hpp"
 #include "manager/worker_output.hpp"
+#include "manager/worker_seccomp.hpp"
 #include "scoreboard/scoreboard.hpp"
 #include "systemd/reexec.hpp"
 #include "systemd/watchdog.hpp"
@@ -81,6 +82,7 @@ class Manager {
     uint64_t started_us;  // monotonic
     bool retiring;        // asked to leave (reload, stop, idle reaping)
     std::shared_ptr<WorkerOutput> output;
+    std::shared_ptr<WorkerSeccomp> seccomp;  // null: the policy logs nothing (or is off)
     uint64_t retired_us = 0;     // monotonic: when retire() asked it to leave
     uint64_t kill_after_us = 0;  // monotonic: SIGKILL if still there (the drain bound)
     bool adopted = false;        // forked by the image before a re-exec (no scoreboard view)

@@ -497,8 +497,8 @@ bool has_notify(const std::vector<sock_filter>& prog) {
 }
 
 // Syscalls a worker makes after its filter is loaded, whatever the script does: the request
-// loop (accept4, poll, read, write, close), the supervisor and its helper thread (ioctl on the
-// notification fd, sendmsg/recvmsg, kill), memory, signals and threads.
+// loop (accept4, poll, read, write, close), handing the notification fd to the manager (sendmsg),
+// memory, signals and threads.
 constexpr const char* kWorkerNeeds[] = {
     "read",
     "write",

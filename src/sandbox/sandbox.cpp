@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <vector>
 
 #include "common/log.hpp"
@@ -32,7 +33,9 @@ struct Prepared {
   std::vector<gid_t> groups;  // what initgroups() would set, looked up outside the chroot
 
   bool seccomp = false;
-  LoadedPolicy seccomp_policy;
+  // Shared with the manager's supervisors of the workers that loaded it (a reload may replace
+  // it while they run).
+  std::shared_ptr<const LoadedPolicy> seccomp_policy;
 };
 Prepared g_prepared;
 
@@ -140,12 +143,14 @@ bool prepare(const config::PoolConfig& pool, bool allow_root, std::string& error
   Prepared p;
   if (!prepare_identity(pool, allow_root, p, error)) return false;
   if (!pool.chroot.empty() && !check_chroot(pool, error)) return false;
-  if (!load_policy(pool.sandbox_seccomp, p.seccomp, p.seccomp_policy, error)) {
+  auto loaded = std::make_shared<LoadedPolicy>();
+  if (!load_policy(pool.sandbox_seccomp, p.seccomp, *loaded, error)) {
     // Errors in the policy file name that file; others name the directive.
     if (error.empty() || error[0] != '/') error = at(pool, "sandbox.seccomp") + error;
     return false;
   }
-  const LoadedPolicy& l = p.seccomp_policy;
+  p.seccomp_policy = loaded;
+  const LoadedPolicy& l = *loaded;
   if (p.seccomp && !l.program.uses_notify) {
     bool logs = l.policy.default_action.denies() && l.policy.default_action.log;
     for (auto& [nr, r] : l.policy.rules) logs = logs || (r.action.denies() && r.action.log);
@@ -216,14 +221,21 @@ bool enter_worker(const config::PoolConfig& pool, bool, std::string& error) {
   return true;
 }
 
-void apply_seccomp(const config::PoolConfig&) {
+std::shared_ptr<const LoadedPolicy> supervised_policy() {
   const Prepared& p = g_prepared;
-  if (!p.seccomp) return;
+  if (!p.seccomp || !p.seccomp_policy->program.uses_notify) return nullptr;
+  return p.seccomp_policy;
+}
+
+void apply_seccomp(const config::PoolConfig&, int supervisor) {
+  const Prepared& p = g_prepared;
+  if (!p.seccomp) {
+    if (supervisor >= 0) close(supervisor);
+    return;
+  }
   EnforceOptions o;
-  o.label = p.seccomp_policy.label;
-  o.policy = &p.seccomp_policy.policy;
-  o.program = &p.seccomp_policy.program;
-  o.script = &sapi::current_script;
+  o.program = &p.seccomp_policy->program;
+  o.supervisor = supervisor;
   std::string error;
   if (!enforce(o, error)) {
     log::write(log::Level::Alert, {}, "worker %d: %s", int(getpid()), error.c_str());

@@ -4,7 +4,10 @@
 // and reporting denials).
 #pragma once
 
+#include <memory>
 #include <string>
+
+#include "sandbox/policy.hpp"
 
 #include "config/config.hpp"
 
@@ -20,9 +23,15 @@ bool prepare(const config::PoolConfig& pool, bool allow_root, std::string& error
 // In the worker after fork, before PHP's per-worker set-up.
 bool enter_worker(const config::PoolConfig& pool, bool allow_root, std::string& error);
 
+// The prepared policy when workers need a supervisor for it (it logs denials and the kernel
+// can notify), else nullptr: the manager then makes no supervisor socket.
+std::shared_ptr<const LoadedPolicy> supervised_policy();
+
 // In the worker, last step before serving: no_new_privs and the seccomp filter (nothing for
-// sandbox.seccomp = off). A worker whose filter cannot be loaded logs why and exits (78).
-void apply_seccomp(const config::PoolConfig& pool);
+// sandbox.seccomp = off). SUPERVISOR (-1: none) is the worker's end of its socket to the
+// manager, which answers the filter's notifications; it is closed here. A worker whose filter
+// cannot be loaded logs why and exits (78).
+void apply_seccomp(const config::PoolConfig& pool, int supervisor);
 
 // For `php-pool --test`: reads and compiles a sandbox.seccomp value (default, strict, off or an
 // absolute path). False with "FILE:LINE: message". Defined in policy.cpp: linking

@@ -527,10 +527,6 @@ void release_idle_memory() {
   malloc_trim(0);
 }
 
-const char* current_script() {
-  return g_cur.path_translated.c_str();
-}
-
 RequestResult run_request(RequestIo& io, fastcgi::Params& params) {
   RequestResult result;
   g_cur = Current{&io, &params, false, {}};

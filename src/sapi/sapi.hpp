@@ -64,7 +64,4 @@ void release_idle_memory();
 // The request memory above which a worker releases its cache once idle (cached chunks).
 constexpr uint64_t kReleaseAfterPeak = 4u << 20;
 
-// For log lines outside PHP: the script of the request in progress ("" if none).
-const char* current_script();
-
 }  // namespace php_pool::sapi

@@ -88,7 +88,7 @@ void run(const WorkerSetup& setup) {
   // systemd kills it. After the privilege drop, which clears the setting.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != manager) _exit(0);
-  sandbox::apply_seccomp(pool);
+  sandbox::apply_seccomp(pool, setup.seccomp_fd);
 
   // Requests arrive on every socket (pm.status_listen's too: BuiltinPages answers only the
   // status and ping pages there) and on parked kept connections: the Waiter watches them all.

@@ -5,10 +5,12 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +19,7 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <sstream>
 #include <string>
 
@@ -24,6 +27,7 @@
 #include "common/log.hpp"
 #include "sandbox/enforce.hpp"
 #include "sandbox/policy.hpp"
+#include "sandbox/supervise.hpp"
 
 using namespace php_pool;
 using namespace php_pool::sandbox;
@@ -31,9 +35,6 @@ using namespace php_pool::sandbox;
 namespace {
 
 const char* kScript = "/srv/www/kernel-test.php";
-const char* script_provider() {
-  return kScript;
-}
 
 std::string read_all(const std::string& path) {
   std::ifstream in(path);
@@ -55,6 +56,7 @@ struct Outcome {
   std::string log;      // the log the supervisor wrote
   pid_t pid = 0;        // the confined child
   int status = 0;
+  bool supervised = false;  // this process received the child's notification fd
 };
 
 class Confined : public ::testing::Test {
@@ -78,32 +80,32 @@ class Confined : public ::testing::Test {
     return path;
   }
 
-  // Forks; the child loads POLICY_FILE as a worker would and runs BODY, whose result it sends
-  // back.
+  // Forks; the child loads POLICY_FILE as a worker would (its supervisor socket to this
+  // process) and runs BODY, whose result it sends back. This process answers its notifications
+  // as the manager does, with sandbox::Supervisor, until the child has exited.
   Outcome run(const std::string& policy_file, const std::string& label,
               const std::function<std::string()>& body) {
     Outcome o;
-    Policy policy;
-    Program program;
+    auto loaded = std::make_shared<LoadedPolicy>();
+    loaded->label = label;
     std::string error;
-    EXPECT_TRUE(parse_policy_file(policy_file, policy, error)) << error;
-    EXPECT_TRUE(compile_policy(policy, program, error)) << error;
-    notify_ = program.uses_notify;
+    EXPECT_TRUE(parse_policy_file(policy_file, loaded->policy, error)) << error;
+    EXPECT_TRUE(compile_policy(loaded->policy, loaded->program, error)) << error;
+    notify_ = loaded->program.uses_notify;
     std::string log_path = dir_ + "/log";
-    int p[2];
+    log::setup("kernel-test", log::Level::Debug);
+    EXPECT_TRUE(log::open_file(log_path, error)) << error;
+    int p[2], sv[2];
     EXPECT_EQ(pipe(p), 0);
+    EXPECT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
     pid_t pid = fork();
     if (pid == 0) {
       close(p[0]);
-      log::setup("kernel-test", log::Level::Debug);
-      std::string e;
-      if (!log::open_file(log_path, e)) _exit(90);
+      close(sv[0]);
       EnforceOptions eo;
-      eo.label = label;
-      eo.policy = &policy;
-      eo.program = &program;
-      eo.script = script_provider;
-      std::string r;
+      eo.program = &loaded->program;
+      eo.supervisor = sv[1];
+      std::string e, r;
       if (!enforce(eo, e))
         r = "enforce failed: " + e;
       else
@@ -113,13 +115,40 @@ class Confined : public ::testing::Test {
       _exit(0);
     }
     close(p[1]);
-    char buf[4096];
-    ssize_t n;
-    while ((n = read(p[0], buf, sizeof buf)) > 0) o.results.append(buf, size_t(n));
+    close(sv[1]);
+    Supervisor supervisor(loaded, pid, [] { return ScriptInfo{true, kScript}; });
+    int listener = -1;
+    for (;;) {
+      pollfd fds[2] = {{p[0], POLLIN, 0}, {listener >= 0 ? listener : sv[0], POLLIN, 0}};
+      if (poll(fds, 2, -1) < 0) continue;
+      if (fds[1].revents & POLLIN) {
+        if (listener >= 0)
+          supervisor.answer(listener);
+        else
+          listener = receive_listener(sv[0]);
+      } else if (fds[1].revents) {
+        fds[1].fd = -1;  // the child closed its socket without a listener (or it is gone)
+        if (listener < 0) close(sv[0]), sv[0] = -1;
+      }
+      if (fds[0].revents) {
+        char buf[4096];
+        ssize_t n = read(p[0], buf, sizeof buf);
+        if (n <= 0) break;
+        o.results.append(buf, size_t(n));
+      }
+      if (listener < 0 && sv[0] < 0) {  // nothing left to answer: just read the results
+        char buf[4096];
+        ssize_t n;
+        while ((n = read(p[0], buf, sizeof buf)) > 0) o.results.append(buf, size_t(n));
+        break;
+      }
+    }
+    o.supervised = listener >= 0;
     close(p[0]);
+    if (sv[0] >= 0) close(sv[0]);
     waitpid(pid, &o.status, 0);
+    if (listener >= 0) close(listener);
     o.pid = pid;
-    // The helper writes its line before it answers, so the log is complete by now.
     o.log = read_all(log_path);
     return o;
   }
@@ -171,25 +200,6 @@ bool holds_listener() {
   return found;
 }
 
-// The helper's /proc/PID/status lines Seccomp and NoNewPrivs ("" when there is no helper).
-std::string helper_confinement() {
-  pid_t me = getpid();
-  DIR* d = opendir("/proc");
-  std::string out;
-  while (dirent* e = d ? readdir(d) : nullptr) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    std::string status = read_all(std::string("/proc/") + e->d_name + "/status");
-    if (status.find("Name:\tphp-pool-sbx\n") == std::string::npos) continue;
-    if (status.find("PPid:\t" + std::to_string(me) + "\n") == std::string::npos) continue;
-    for (const char* key : {"Seccomp:\t", "NoNewPrivs:\t"}) {
-      auto at = status.find(key);
-      if (at != std::string::npos) out += status.substr(at, status.find('\n', at) - at) + ";";
-    }
-  }
-  if (d) closedir(d);
-  return out;
-}
-
 }  // namespace
 
 TEST_F(Confined, StrictPolicy) {
@@ -212,7 +222,6 @@ TEST_F(Confined, StrictPolicy) {
     errno = 0;
     r += "ptrace=" + err(int(syscall(SYS_ptrace, 0 /* PTRACE_TRACEME */, 0, 0, 0))) + "\n";
     r += std::string("listener-in-worker=") + (holds_listener() ? "yes" : "no") + "\n";
-    r += "helper=" + helper_confinement() + "\n";
     return r;
   });
   EXPECT_TRUE(WIFEXITED(o.status) && WEXITSTATUS(o.status) == 0) << o.status;
@@ -225,8 +234,8 @@ TEST_F(Confined, StrictPolicy) {
   EXPECT_NE(o.results.find("ptrace=EPERM\n"), std::string::npos) << o.results;
   EXPECT_NE(o.results.find("listener-in-worker=no\n"), std::string::npos) << o.results;
   if (!notify_) GTEST_SKIP() << "no seccomp user notifications: nothing is logged";
-  // The helper is confined too (mode 2 = filter).
-  EXPECT_NE(o.results.find("helper=Seccomp:\t2;NoNewPrivs:\t1;\n"), std::string::npos) << o.results;
+  // The notification fd went to the supervisor (this process); the child kept none.
+  EXPECT_TRUE(o.supervised);
   std::string prefix = "WARNING: [pool kernel-test] worker " + std::to_string(o.pid) +
                        ": seccomp policy 'strict' denied ";
   std::string suffix =

@@ -221,26 +221,30 @@ def proc_status(pid):
         return {}
 
 
-def helpers_of(worker):
-    """PIDs of the seccomp helpers (php-pool-sbx) a worker started."""
+def children_of(pid):
+    """PIDs whose parent is PID."""
     out = []
     for name in os.listdir('/proc'):
-        if name.isdigit():
-            st = proc_status(int(name))
-            if st.get('Name') == 'php-pool-sbx' and st.get('PPid') == str(worker):
-                out.append(int(name))
+        if name.isdigit() and proc_status(int(name)).get('PPid') == str(pid):
+            out.append(int(name))
     return out
 
 
-def holds_notify_fd(pid):
+def notify_fds(pid):
+    """How many seccomp notification fds PID holds."""
+    n = 0
     d = '/proc/%d/fd' % pid
     for fd in os.listdir(d):
         try:
             if 'seccomp notify' in os.readlink(os.path.join(d, fd)):
-                return True
+                n += 1
         except OSError:
             pass
-    return False
+    return n
+
+
+def holds_notify_fd(pid):
+    return notify_fds(pid) > 0
 
 
 class SandboxCase(unittest.TestCase):
@@ -442,7 +446,7 @@ php_admin_value[sys_temp_dir] = {tmp}/data
         self.assertEqual(j['unshare'], [-1, 1])
         self.assertLogged("worker %d: seccomp policy 'default' denied unshare()" % j['pid'])
 
-    def test_worker_and_helper_are_confined(self):
+    def test_worker_is_confined_and_the_manager_answers_for_it(self):
         uid, _ = user_ids()
         j, _, _ = self.request('ffi.php')  # the worker is set up
         w = j['pid']
@@ -451,12 +455,11 @@ php_admin_value[sys_temp_dir] = {tmp}/data
         self.assertEqual(st['Seccomp'], '2')  # a filter
         self.assertEqual(st['Uid'].split()[0], str(uid))
         self.assertFalse(holds_notify_fd(w), 'the worker must keep no notification fd')
-        helpers = wait_until(lambda: helpers_of(w), 5, what='the seccomp helper')
-        self.assertEqual(len(helpers), 1)
-        hs = proc_status(helpers[0])
-        self.assertEqual((hs['NoNewPrivs'], hs['Seccomp']), ('1', '2'))
-        self.assertEqual(hs['Uid'].split()[0], str(uid))
-        self.assertTrue(holds_notify_fd(helpers[0]))
+        # The manager holds the worker's listener; no other process runs for the sandbox.
+        manager = self.backend.pid
+        wait_until(lambda: notify_fds(manager) == 1, 5, what="the manager holds the listener")
+        self.assertEqual(children_of(manager), [w])
+        self.assertEqual(children_of(w), [])
 
     def test_app_script_and_sessions(self):
         q = 'dir=%s/data&port=%d' % (self.tmp, self.echo.port)
@@ -558,15 +561,15 @@ php_admin_value[ffi.enable] = 1
         super().prepare()
         cls.DOCROOT = os.path.join(cls.tmp, 'www')
 
-    def test_no_filter_no_no_new_privs_no_helper(self):
+    def test_no_filter_no_no_new_privs_no_listener(self):
         j, _, _ = self.request('ident.php', query='secret=/x&outside=/x')
         w = j['pid']
         st = proc_status(w)
         self.assertEqual((st['NoNewPrivs'], st['Seccomp']), ('0', '0'))
-        self.assertEqual(helpers_of(w), [])
+        self.assertEqual(notify_fds(self.backend.pid), 0)
 
 
-# --- reload with a policy file, helpers end with their workers ---------------------------------
+# --- reload with a policy file; the manager's listeners follow its workers ----------------------
 
 class ReloadAndLifecycleTest(SandboxCase):
     POOL_INI = '''
@@ -611,14 +614,12 @@ php_admin_value[ffi.enable] = 1
         self.backend.signal(signal.SIGHUP)
         wait_until(lambda: not set(self.backend.worker_pids()) & set(old_workers), 15,
                    what='new workers')
-        old_helpers = [h for w in old_workers for h in helpers_of(w)]
         j, _, _ = self.request('ffi.php')
         self.assertEqual(j['ptrace'], [-1, 1])
-        # the old workers' helpers ended with them
-        wait_until(lambda: all(proc_status(h).get('State', 'Z').startswith('Z')
-                               for h in old_helpers), 5, what='old helpers gone')
+        # the old workers' listeners were closed with them: one per live worker
+        wait_until(lambda: notify_fds(self.backend.pid) == 2, 5, what='2 listeners')
 
-    def test_helpers_end_with_the_pool(self):
+    def test_a_killed_worker_leaves_no_listener_behind(self):
         tmp = make_tmp('php-pool-sbx-')
         backend = None
         try:
@@ -626,13 +627,15 @@ php_admin_value[ffi.enable] = 1
             backend = PhpPool(tmp, 'pm = static\npm.max_children = 2\nuser = %s\n' % TEST_USER)
             workers = wait_until(lambda: len(backend.worker_pids()) == 2 and backend.worker_pids(),
                                  10, what='2 workers')
-            helpers = wait_until(lambda: [h for w in workers for h in helpers_of(w)]
-                                 if all(helpers_of(w) for w in workers) else None, 5,
-                                 what='a helper per worker')
-            self.assertEqual(len(helpers), 2)
+            wait_until(lambda: notify_fds(backend.pid) == 2, 5, what='a listener per worker')
+            for _ in range(3):
+                os.kill(workers[0], signal.SIGKILL)
+                workers = wait_until(lambda: len(backend.worker_pids()) == 2 and
+                                     workers[0] not in backend.worker_pids() and
+                                     backend.worker_pids(), 10, what='a replacement')
+            wait_until(lambda: notify_fds(backend.pid) == 2, 5, what='a listener per worker')
+            self.assertEqual(sorted(children_of(backend.pid)), sorted(workers))
             self.assertEqual(backend.stop(), 0)
-            wait_until(lambda: all(proc_status(h).get('State', 'Z').startswith('Z')
-                                   for h in helpers), 5, what='helpers gone')
         finally:
             if backend is not None:
                 backend.stop()
