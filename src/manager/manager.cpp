@@ -161,9 +161,6 @@ int Manager::run() {
     log::write(log::Level::Alert, {}, "%s", error.c_str());
     return 70;
   }
-  sapi::IniFiles ini = sapi::loaded_ini_files();
-  engine_files_.record(ini.files, ini.scan_dirs);
-
   board_ = std::make_unique<scoreboard::Scoreboard>(
       std::max({kMinSlots, uint32_t(pool_.pm_max_children) * 4,
                 uint32_t(handover.workers.size() + pool_.pm_max_children * 2)}));
@@ -225,6 +222,10 @@ int Manager::run() {
                 : pool_.pm == config::PmStyle::Dynamic ? pool_.pm_start_servers
                                                        : 0;
   spawn_to(initial);
+  // What a reload compares to decide on a fresh engine (php.ini, conf.d, the libraries loaded):
+  // a few hundred stat()s, taken once the workers are forked, off the cold start's path.
+  sapi::IniFiles ini = sapi::loaded_ini_files();
+  engine_files_.record(ini.files, ini.scan_dirs);
   // D-Bus (src/dbus): never needed to serve; without a bus it logs one warning. After the
   // fork()s, so that its round trips overlap the workers' start-up; before READY=1, so that
   // `systemctl reload` finds the name.
