@@ -196,8 +196,14 @@ void Service::disconnect() {
 }
 
 int Service::on_tick(sd_event_source* s, uint64_t usec, void* userdata) {
-  static_cast<Service*>(userdata)->tick();
-  sd_event_source_set_time(s, usec + kEmitIntervalUs);
+  auto* self = static_cast<Service*>(userdata);
+  self->tick();
+  uint64_t next = !self->bus_                        ? kReconnectIntervalUs
+                  : self->quiet_ticks_ < kQuietTicks ? kEmitIntervalUs
+                                                     : kQuietEmitIntervalUs;
+  sd_event_source_set_time(s, usec + next);
+  // Slack lets sd-event wake once for this and the manager's own once-a-second pass.
+  sd_event_source_set_time_accuracy(s, next / 4);
   sd_event_source_set_enabled(s, SD_EVENT_ON);
   return 0;
 }
@@ -224,31 +230,32 @@ void Service::tick() {
     }
     return;
   }
-  emit_changes();
+  quiet_ticks_ = emit_changes() ? 0 : quiet_ticks_ + 1;
 }
 
-void Service::emit_changes() {
+bool Service::emit_changes() {
   PoolStatus s = manager_.status();
   std::vector<std::string> now;
   now.reserve(kPropertyCount);
   for (auto& p : kProperties) now.push_back(value_text(p, s));
   if (last_.size() != now.size()) {  // first pass after (re)connecting: clients read them
     last_ = std::move(now);
-    return;
+    return true;
   }
   std::vector<const char*> changed;
   for (size_t i = 1; i < kPropertyCount; i++)
     if (now[i] != last_[i]) changed.push_back(kProperties[i].name);
-  if (changed.empty()) return;
+  if (changed.empty()) return false;
   changed.push_back(nullptr);
   // The signal carries the values sd-bus reads now through get_property.
   int r = sd_bus_emit_properties_changed_strv(bus_, kObjectPath, kInterface,
                                               const_cast<char**>(changed.data()));
   if (r < 0) {
     log::write(log::Level::Debug, {}, "D-Bus: PropertiesChanged: %s", strerror(-r));
-    return;
+    return true;
   }
   last_ = std::move(now);
+  return true;
 }
 
 int Service::on_name_reply(sd_bus_message* reply, void* userdata, sd_bus_error*) {

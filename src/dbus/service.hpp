@@ -17,9 +17,12 @@ class Manager;
 namespace php_pool::dbus {
 
 // How often the counters are compared with the values last announced in PropertiesChanged
-// (so at most this often a signal, never one per request), and how often a lost or
-// unreachable bus is tried again.
+// (so at most this often a signal, never one per request); after a second without a change,
+// how often while the pool stays quiet (an idle pool's manager should sleep: hosts run
+// thousands of them); and how often a lost or unreachable bus is tried again.
 inline constexpr uint64_t kEmitIntervalUs = 250000;
+inline constexpr uint64_t kQuietEmitIntervalUs = 1000000;
+inline constexpr int kQuietTicks = 4;
 inline constexpr uint64_t kReconnectIntervalUs = 5000000;
 
 class Service {
@@ -42,7 +45,7 @@ class Service {
   bool connect(std::string& error);
   void disconnect();
   void tick();
-  void emit_changes();
+  bool emit_changes();  // true when something changed since the last comparison
 
   static const sd_bus_vtable kVtable[];
   static int on_tick(sd_event_source* s, uint64_t usec, void* userdata);
@@ -63,6 +66,7 @@ class Service {
   bool warned_ = false;  // one warning per outage
   bool had_name_ = false;
   uint64_t next_attempt_us_ = 0;
+  int quiet_ticks_ = 0;  // comparisons in a row that found no change
   // The values last announced in PropertiesChanged, one per property, as text.
   std::vector<std::string> last_;
 };

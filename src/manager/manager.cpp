@@ -200,10 +200,10 @@ int Manager::run() {
   sd_event_add_time_relative(event_, &t, CLOCK_MONOTONIC, kSecond, 100000, on_maintenance, this);
   sd_event_source_set_enabled(t, SD_EVENT_ON);
   sources_.push_back(t);
-  // Request timeouts are checked ten times a second (a reload may turn them on).
-  sd_event_add_time_relative(event_, &t, CLOCK_MONOTONIC, 100000, 10000, on_timeouts, this);
-  sd_event_source_set_enabled(t, SD_EVENT_ON);
-  sources_.push_back(t);
+  // Request timeouts and retiring workers are checked ten times a second, while there are any.
+  sd_event_add_time_relative(event_, &tick_, CLOCK_MONOTONIC, 100000, 10000, on_timeouts, this);
+  sd_event_source_set_enabled(tick_, tick_interval_us() ? SD_EVENT_ON : SD_EVENT_OFF);
+  sources_.push_back(tick_);
   if (pool_.pm == config::PmStyle::Ondemand) {
     // Status-only sockets too: with no worker running, a status request must start one.
     for (auto& l : listen_.listeners) {
@@ -365,6 +365,35 @@ void Manager::retire(Child& c) {
   // A reload never waits for ever on a busy old worker (DESIGN.md "Signals").
   c.kill_after_us = c.retired_us + drain_bound_us();
   ask_to_leave(c);
+  wake_tick();
+}
+
+uint64_t Manager::tick_interval_us() const {
+  for (auto& [pid, c] : children_)
+    if (c.retiring && c.retired_us) return 100000;
+  uint64_t shortest = 0;
+  for (auto t : {pool_.request_terminate_timeout, pool_.request_slowlog_timeout}) {
+    uint64_t us = uint64_t(t.count()) * kSecond;
+    if (us && (!shortest || us < shortest)) shortest = us;
+  }
+  if (!shortest) return 0;
+  return std::clamp<uint64_t>(shortest / 3, 100000, kSecond);
+}
+
+// Something to watch appeared (a retiring worker, a reload's timeouts): watch it at its pace
+// from now on, sooner than a slower tick already set would.
+void Manager::wake_tick() {
+  uint64_t interval = tick_interval_us();
+  if (!tick_ || !interval) return;
+  uint64_t now = 0, next = 0;
+  sd_event_now(event_, CLOCK_MONOTONIC, &now);
+  int enabled = SD_EVENT_OFF;
+  sd_event_source_get_enabled(tick_, &enabled);
+  if (enabled != SD_EVENT_OFF && sd_event_source_get_time(tick_, &next) >= 0 &&
+      next <= now + interval)
+    return;
+  sd_event_source_set_time(tick_, now + interval);
+  sd_event_source_set_enabled(tick_, SD_EVENT_ON);
 }
 
 // A worker running PHP is only flagged: it leaves after its request, which a SIGQUIT would
@@ -617,10 +646,12 @@ void Manager::ondemand_spawn() {
 // --- timeouts ---------------------------------------------------------------------------
 
 int Manager::on_timeouts(sd_event_source* s, uint64_t usec, void* userdata) {
-  static_cast<Manager*>(userdata)->check_timeouts();
-  static_cast<Manager*>(userdata)->check_retiring();
-  sd_event_source_set_time(s, usec + 100000);
-  sd_event_source_set_enabled(s, SD_EVENT_ON);
+  auto* m = static_cast<Manager*>(userdata);
+  m->check_timeouts();
+  m->check_retiring();
+  uint64_t interval = m->tick_interval_us();
+  sd_event_source_set_time(s, usec + (interval ? interval : 100000));
+  sd_event_source_set_enabled(s, interval ? SD_EVENT_ON : SD_EVENT_OFF);
   return 0;
 }
 
@@ -898,6 +929,7 @@ void Manager::reload(std::function<void(const std::string& error)> done) {
   }
   config_ = std::move(cfg);
   pool_ = std::move(pool);
+  wake_tick();  // the new configuration may set request timeouts
   if (done) reload_waiters_.push_back(std::move(done));
   log::write(log::Level::Notice, {}, "reloaded: pm %s, max_children %d",
              config::to_string(pool_.pm), pool_.pm_max_children);

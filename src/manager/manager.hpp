@@ -83,9 +83,9 @@ class Manager {
     bool retiring;        // asked to leave (reload, stop, idle reaping)
     std::shared_ptr<WorkerOutput> output;
     std::shared_ptr<WorkerSeccomp> seccomp;  // null: the policy logs nothing (or is off)
-    uint64_t retired_us = 0;     // monotonic: when retire() asked it to leave
-    uint64_t kill_after_us = 0;  // monotonic: SIGKILL if still there (the drain bound)
-    bool adopted = false;        // forked by the image before a re-exec (no scoreboard view)
+    uint64_t retired_us = 0;                 // monotonic: when retire() asked it to leave
+    uint64_t kill_after_us = 0;              // monotonic: SIGKILL if still there (the drain bound)
+    bool adopted = false;  // forked by the image before a re-exec (no scoreboard view)
   };
 
   bool load_config(config::Config& out, config::PoolConfig& pool, std::string& error);
@@ -115,6 +115,8 @@ class Manager {
   static int on_child(sd_event_source*, const siginfo_t*, void*);
   static int on_maintenance(sd_event_source*, uint64_t, void*);
   static int on_timeouts(sd_event_source*, uint64_t, void*);
+  uint64_t tick_interval_us() const;  // 0: nothing to watch
+  void wake_tick();
   static int on_ready_poll(sd_event_source*, uint64_t, void*);
   static int on_stop_tick(sd_event_source*, uint64_t, void*);
   static int on_ondemand(sd_event_source*, int, uint32_t, void*);
@@ -127,6 +129,10 @@ class Manager {
   std::vector<sd_event_source*> sources_;
   sd_event_source* ready_timer_ = nullptr;
   sd_event_source* stop_timer_ = nullptr;
+  // While there is something to watch: ten times a second for retiring workers, a third of the
+  // shortest request timeout (100 ms to 1 s, as php-fpm's heartbeat) for those; off otherwise,
+  // so that an idle pool's manager does not wake up for nothing.
+  sd_event_source* tick_ = nullptr;
   ListenSet listen_;
   std::unique_ptr<scoreboard::Scoreboard> board_;
   std::map<pid_t, Child> children_;

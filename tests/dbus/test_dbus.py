@@ -285,6 +285,7 @@ class _PoolOnBus(unittest.TestCase):
     """One private bus and one php-pool (--instance example.com) on it, per class."""
 
     BUS_EXTRA = ''
+    POOL_TEXT = POOL_INI
 
     @classmethod
     def setUpClass(cls):
@@ -295,7 +296,7 @@ class _PoolOnBus(unittest.TestCase):
         try:
             cls.daemon = DbusDaemon(cls.tmp, os.path.join(cls.tmp, 'bus.sock'), cls.BUS_EXTRA)
             cls.bus = Bus(cls.daemon.address)
-            cls.backend = harness.PhpPool(cls.tmp, POOL_INI.format(tmp=cls.tmp),
+            cls.backend = harness.PhpPool(cls.tmp, cls.POOL_TEXT.format(tmp=cls.tmp),
                                           extra_env={'DBUS_SYSTEM_BUS_ADDRESS':
                                                      cls.daemon.address},
                                           ini_args=['--instance', INSTANCE])
@@ -692,6 +693,38 @@ class PoolBusTest(_PoolOnBus):
         self.backend.stop()
         self.assertEqual(self.backend.proc.returncode, 0)
         self.assertIsNone(self.bus.owner())
+
+
+class IdleOnBusTest(_PoolOnBus):
+    """A pool without request timeouts, idle, on the bus."""
+
+    POOL_TEXT = 'pm = static\npm.max_children = 2\n'
+
+    def test_idle_pool_on_the_bus_lets_its_manager_sleep(self):
+        # After a quiet second the counters are compared once a second, not four times: with
+        # the once-a-second process-manager pass, about 8 wake-ups in 4 s (4 Hz would be 20
+        # more).
+        def woke(pid):
+            with open('/proc/%d/status' % pid) as f:
+                v = dict(line.split(':', 1) for line in f)
+            return int(v['voluntary_ctxt_switches']) + int(v['nonvoluntary_ctxt_switches'])
+        manager = self.backend.pid
+        time.sleep(1.5)
+        before = woke(manager)
+        time.sleep(4)
+        n = woke(manager) - before
+        self.assertLessEqual(n, 14, 'the idle manager woke %d times in 4 s' % n)
+        # and a change is still announced, within the slower interval
+        mon = Monitor(self.bus)
+        try:
+            self.assertEqual(fcgi_get(self.sock, 'pid.php')[0], 200)
+            final = self.bus.get('AcceptedConnections')
+            harness.wait_until(
+                lambda: any(c.get('AcceptedConnections') == final
+                            for _, c, _ in mon.properties_changed()),
+                3, what='PropertiesChanged with AcceptedConnections=%d' % final)
+        finally:
+            mon.stop()
 
 
 class ManagerChecksCallerTest(_PoolOnBus):

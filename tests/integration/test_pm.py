@@ -1,6 +1,8 @@
 """The process manager as a site sees it: ondemand scale-up/down, dynamic spare servers,
 pm.max_requests recycling."""
 
+import os
+import signal
 import time
 import unittest
 from concurrent.futures import ThreadPoolExecutor
@@ -128,6 +130,53 @@ class MaxRequestsTest(StackTestCase):
         self.assertEqual(len({pids[0], pids[3], pids[6]}), 3, pids)
         wait_until(lambda: self.backend.worker_pids() == [pids[6]], 5,
                    what='one worker (pm.max_children) after recycling')
+
+
+def context_switches(pid):
+    """Times PID has been scheduled out (voluntary + not): how often it woke up."""
+    with open('/proc/%d/status' % pid) as f:
+        fields = dict(line.split(':', 1) for line in f)
+    return (int(fields['voluntary_ctxt_switches']) +
+            int(fields['nonvoluntary_ctxt_switches']))
+
+
+class IdleManagerTest(harness.BackendTestCase):
+    """An idle pool's manager sleeps: hosts run thousands of pools, mostly idle. It wakes ten
+    times a second only while it has something to watch (request timeouts, retiring workers);
+    a reload that turns a timeout on starts the watching."""
+
+    POOL_INI = 'pm = static\npm.max_children = 2\n'
+
+    def test_idle_manager_wakes_about_once_a_second(self):
+        manager = self.backend.pid
+        time.sleep(1.5)  # start-up done: the workers are ready, the first status is sent
+        before = context_switches(manager)
+        time.sleep(4)
+        woke = context_switches(manager) - before
+        # the per-second process-manager pass: about 4, not the 40 of a 10 Hz timer
+        self.assertLessEqual(woke, 12, 'the idle manager woke %d times in 4 s' % woke)
+
+    def test_reload_that_sets_request_terminate_timeout_enforces_it(self):
+        b = self.backend
+        params = harness.php_params('sleep.php', query='s=0.2')
+        out, _, _ = harness.fcgi_request(b.socket_path, params)
+        self.assertIn(b'slept', out)
+        with open(b.conf_path) as f:
+            text = f.read()
+        with open(b.conf_path, 'w') as f:
+            f.write(text + 'request_terminate_timeout = 1s\n')
+        old = set(b.worker_pids())
+        b.signal(signal.SIGHUP)
+        wait_until(lambda: len(b.worker_pids()) == 2 and not set(b.worker_pids()) & old, 15,
+                   what='the new workers')
+        t0 = time.monotonic()
+        try:
+            harness.fcgi_request(b.socket_path, harness.php_params('sleep.php', query='s=20'),
+                                 timeout=15)
+        except OSError:
+            pass  # the worker was killed: the connection closes (or resets)
+        self.assertLess(time.monotonic() - t0, 5, 'request_terminate_timeout was not enforced')
+        wait_until(lambda: 'execution timed out' in b.log_text(), 5, what='the timeout logged')
 
 
 if __name__ == '__main__':
