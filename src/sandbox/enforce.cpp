@@ -33,7 +33,6 @@
 
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -42,6 +41,7 @@
 #include <vector>
 
 #include "common/log.hpp"
+#include "sandbox/fd_passing.hpp"
 
 #ifndef SECCOMP_FILTER_FLAG_TSYNC_ESRCH
 #define SECCOMP_FILTER_FLAG_TSYNC_ESRCH (1UL << 4)
@@ -66,26 +66,6 @@ long load_program(const std::vector<sock_filter>& prog, bool listener) {
   if (r < 0) return -errno;
   if (!listener && r > 0) return -EAGAIN;  // TSYNC: thread r could not be synchronised
   return r;
-}
-
-bool send_fd(int sock, int fd) {
-  char tag = 'L';
-  iovec iov{&tag, 1};
-  alignas(cmsghdr) char buf[CMSG_SPACE(sizeof(int))] = {};
-  msghdr m{};
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = buf;
-  m.msg_controllen = sizeof buf;
-  cmsghdr* c = CMSG_FIRSTHDR(&m);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  ssize_t r;
-  do r = sendmsg(sock, &m, MSG_NOSIGNAL);
-  while (r < 0 && errno == EINTR);
-  return r == 1;
 }
 
 // Loads the notifying program and hands its listener to the supervisor. True when a filter is

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <linux/seccomp.h>
 #include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -15,6 +14,7 @@
 #include <vector>
 
 #include "common/log.hpp"
+#include "sandbox/fd_passing.hpp"
 
 namespace php_pool::sandbox {
 namespace {
@@ -61,25 +61,8 @@ size_t notif_size(bool response) {
 }  // namespace
 
 int receive_listener(int sock) {
-  char tag = 0;
-  iovec iov{&tag, 1};
-  alignas(cmsghdr) char buf[CMSG_SPACE(sizeof(int))] = {};
-  msghdr m{};
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = buf;
-  m.msg_controllen = sizeof buf;
-  ssize_t r;
-  do r = recvmsg(sock, &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-  while (r < 0 && errno == EINTR);
-  if (r != 1 || tag != 'L') return -1;
-  cmsghdr* c = CMSG_FIRSTHDR(&m);
-  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
-      c->cmsg_len != CMSG_LEN(sizeof(int)))
-    return -1;
-  int fd;
-  memcpy(&fd, CMSG_DATA(c), sizeof fd);
-  if (!is_listener(fd)) {
+  int fd = receive_fd(sock);
+  if (fd >= 0 && !is_listener(fd)) {
     close(fd);
     return -1;
   }

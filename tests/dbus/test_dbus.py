@@ -270,6 +270,13 @@ class Monitor:
                                 {k: v['data'] for k, v in changed.items()}, m.get('sender')))
         return out
 
+    def wait_accepted(self, value, timeout):
+        """Waits for a PropertiesChanged that announces AcceptedConnections = VALUE."""
+        harness.wait_until(
+            lambda: any(c.get('AcceptedConnections') == value
+                        for _, c, _ in self.properties_changed()),
+            timeout, what='PropertiesChanged with AcceptedConnections=%d' % value)
+
 
 def fcgi_get(sock, script, query=''):
     out, _err, _ = harness.fcgi_request(sock, harness.php_params(script, query=query), timeout=60)
@@ -511,10 +518,7 @@ class PoolBusTest(_PoolOnBus):
                 self.assertEqual(fcgi_get(self.sock, 'pid.php')[0], 200)
             elapsed = time.monotonic() - t0
             final = self.bus.get('AcceptedConnections')
-            harness.wait_until(
-                lambda: any(c.get('AcceptedConnections') == final
-                            for _, c, _ in mon.properties_changed()),
-                5, what='PropertiesChanged with AcceptedConnections=%d' % final)
+            mon.wait_accepted(final, 5)
         finally:
             mon.stop()
         signals = mon.properties_changed()
@@ -719,10 +723,7 @@ class IdleOnBusTest(_PoolOnBus):
         try:
             self.assertEqual(fcgi_get(self.sock, 'pid.php')[0], 200)
             final = self.bus.get('AcceptedConnections')
-            harness.wait_until(
-                lambda: any(c.get('AcceptedConnections') == final
-                            for _, c, _ in mon.properties_changed()),
-                3, what='PropertiesChanged with AcceptedConnections=%d' % final)
+            mon.wait_accepted(final, 3)
         finally:
             mon.stop()
 
