@@ -202,7 +202,8 @@ int Manager::run() {
   sources_.push_back(t);
   // Request timeouts and retiring workers are checked ten times a second, while there are any.
   sd_event_add_time_relative(event_, &tick_, CLOCK_MONOTONIC, 100000, 10000, on_timeouts, this);
-  sd_event_source_set_enabled(tick_, tick_interval_us() ? SD_EVENT_ON : SD_EVENT_OFF);
+  sd_event_source_set_enabled(tick_, SD_EVENT_OFF);
+  wake_tick();
   sources_.push_back(tick_);
   if (pool_.pm == config::PmStyle::Ondemand) {
     // Status-only sockets too: with no worker running, a status request must start one.
@@ -368,31 +369,46 @@ void Manager::retire(Child& c) {
   wake_tick();
 }
 
-uint64_t Manager::tick_interval_us() const {
-  for (auto& [pid, c] : children_)
-    if (c.retiring && c.retired_us) return 100000;
-  uint64_t shortest = 0;
-  for (auto t : {pool_.request_terminate_timeout, pool_.request_slowlog_timeout}) {
-    uint64_t us = uint64_t(t.count()) * kSecond;
-    if (us && (!shortest || us < shortest)) shortest = us;
+// When the workers must be looked at next (monotonic µs; 0: no need): in 0.1 s while some are
+// retiring; else at the first request-timeout deadline of a running request, and no later than
+// one timeout from now (a request that starts now). So timeouts are enforced on time, and an
+// idle pool's manager sleeps.
+uint64_t Manager::next_check_us(uint64_t now) const {
+  uint64_t next = 0;
+  auto sooner = [&](uint64_t t) {
+    if (!next || t < next) next = t;
+  };
+  const uint64_t terminate = uint64_t(pool_.request_terminate_timeout.count()) * kSecond;
+  const uint64_t slow = uint64_t(pool_.request_slowlog_timeout.count()) * kSecond;
+  for (uint64_t t : {terminate, slow})
+    if (t) sooner(now + t);
+  for (auto& [pid, c] : children_) {
+    if (c.retiring && c.retired_us) sooner(now + 100000);
+    if (!terminate && !slow) continue;
+    const auto& slot = board_->slot(c.slot);
+    uint64_t start = slot.request_start_us.load(std::memory_order_acquire);
+    if (!start) continue;
+    // As check_timeouts: a finished request's shutdown is timed only when tracked.
+    bool tracked =
+        slot.stage.load() != Stage::Finishing || pool_.request_terminate_timeout_track_finished;
+    if (terminate && tracked) sooner(start + terminate);
+    if (slow && !slot.slow_logged.load()) sooner(start + slow);
   }
-  if (!shortest) return 0;
-  return std::clamp<uint64_t>(shortest / 3, 100000, kSecond);
+  return next;
 }
 
-// Something to watch appeared (a retiring worker, a reload's timeouts): watch it at its pace
-// from now on, sooner than a slower tick already set would.
+// Something to watch appeared (a retiring worker, a reload's timeouts): look at it in time,
+// sooner than a later check already set would.
 void Manager::wake_tick() {
-  uint64_t interval = tick_interval_us();
-  if (!tick_ || !interval) return;
-  uint64_t now = 0, next = 0;
+  if (!tick_) return;
+  uint64_t now = 0, set = 0;
   sd_event_now(event_, CLOCK_MONOTONIC, &now);
+  uint64_t next = next_check_us(now);
+  if (!next) return;
   int enabled = SD_EVENT_OFF;
   sd_event_source_get_enabled(tick_, &enabled);
-  if (enabled != SD_EVENT_OFF && sd_event_source_get_time(tick_, &next) >= 0 &&
-      next <= now + interval)
-    return;
-  sd_event_source_set_time(tick_, now + interval);
+  if (enabled != SD_EVENT_OFF && sd_event_source_get_time(tick_, &set) >= 0 && set <= next) return;
+  sd_event_source_set_time(tick_, std::max(next, now + 1000));
   sd_event_source_set_enabled(tick_, SD_EVENT_ON);
 }
 
@@ -645,13 +661,15 @@ void Manager::ondemand_spawn() {
 
 // --- timeouts ---------------------------------------------------------------------------
 
-int Manager::on_timeouts(sd_event_source* s, uint64_t usec, void* userdata) {
+int Manager::on_timeouts(sd_event_source* s, uint64_t, void* userdata) {
   auto* m = static_cast<Manager*>(userdata);
   m->check_timeouts();
   m->check_retiring();
-  uint64_t interval = m->tick_interval_us();
-  sd_event_source_set_time(s, usec + (interval ? interval : 100000));
-  sd_event_source_set_enabled(s, interval ? SD_EVENT_ON : SD_EVENT_OFF);
+  uint64_t now = 0;
+  sd_event_now(m->event_, CLOCK_MONOTONIC, &now);
+  uint64_t next = m->next_check_us(now);
+  sd_event_source_set_time(s, std::max(next, now + 1000));
+  sd_event_source_set_enabled(s, next ? SD_EVENT_ON : SD_EVENT_OFF);
   return 0;
 }
 

@@ -115,7 +115,7 @@ class Manager {
   static int on_child(sd_event_source*, const siginfo_t*, void*);
   static int on_maintenance(sd_event_source*, uint64_t, void*);
   static int on_timeouts(sd_event_source*, uint64_t, void*);
-  uint64_t tick_interval_us() const;  // 0: nothing to watch
+  uint64_t next_check_us(uint64_t now) const;  // 0: nothing to watch
   void wake_tick();
   static int on_ready_poll(sd_event_source*, uint64_t, void*);
   static int on_stop_tick(sd_event_source*, uint64_t, void*);
@@ -129,9 +129,8 @@ class Manager {
   std::vector<sd_event_source*> sources_;
   sd_event_source* ready_timer_ = nullptr;
   sd_event_source* stop_timer_ = nullptr;
-  // While there is something to watch: ten times a second for retiring workers, a third of the
-  // shortest request timeout (100 ms to 1 s, as php-fpm's heartbeat) for those; off otherwise,
-  // so that an idle pool's manager does not wake up for nothing.
+  // Checks request timeouts and retiring workers when there is something to check
+  // (next_check_us); off otherwise, so that an idle pool's manager does not wake up for nothing.
   sd_event_source* tick_ = nullptr;
   ListenSet listen_;
   std::unique_ptr<scoreboard::Scoreboard> board_;
