@@ -200,7 +200,7 @@ int Manager::run() {
   sd_event_add_time_relative(event_, &t, CLOCK_MONOTONIC, kSecond, 100000, on_maintenance, this);
   sd_event_source_set_enabled(t, SD_EVENT_ON);
   sources_.push_back(t);
-  // Request timeouts and retiring workers are checked ten times a second, while there are any.
+  // Request timeouts and retiring workers are checked when something falls due (next_check_us).
   sd_event_add_time_relative(event_, &tick_, CLOCK_MONOTONIC, 100000, 10000, on_timeouts, this);
   sd_event_source_set_enabled(tick_, SD_EVENT_OFF);
   wake_tick();
@@ -288,7 +288,8 @@ bool Manager::spawn() {
     return false;
   }
   std::shared_ptr<WorkerSeccomp> seccomp;
-  if (auto policy = sandbox::supervised_policy()) {
+  std::shared_ptr<const sandbox::LoadedPolicy> policy = sandbox::supervised_policy();
+  if (policy) {
     seccomp = std::make_shared<WorkerSeccomp>();
     if (!seccomp->open()) {
       board_->release(slot);
@@ -322,7 +323,7 @@ bool Manager::spawn() {
   if (seccomp) {
     // The script in progress when a denial arrives, from the worker's scoreboard slot.
     scoreboard::Scoreboard* board = board_.get();
-    seccomp->watch(event_, pid, sandbox::supervised_policy(), [board, slot, pid] {
+    seccomp->watch(event_, pid, policy, [board, slot, pid] {
       scoreboard::SlotView v = board->view(slot);
       sandbox::ScriptInfo info;
       if (v.pid != pid) return info;
