@@ -2,6 +2,7 @@
 pm.max_requests recycling."""
 
 import os
+import re
 import signal
 import time
 import unittest
@@ -155,6 +156,13 @@ class IdleManagerTest(harness.BackendTestCase):
         woke = context_switches(manager) - before
         # the per-second process-manager pass: about 4, not the 40 of a 10 Hz timer
         self.assertLessEqual(woke, 12, 'the idle manager woke %d times in 4 s' % woke)
+
+    def test_start_notice_says_how_long_the_engine_took(self):
+        # The part of a cold start that is PHP's own (bench reports it beside the cold start).
+        m = re.search(r"pool '\S+' starting \(pm static, max_children 2; PHP engine started in "
+                      r"([0-9.]+) ms\)", self.backend.log_text())
+        self.assertIsNotNone(m, self.backend.log_text()[-2000:])
+        self.assertGreater(float(m.group(1)), 0)
 
     def test_reload_that_sets_request_terminate_timeout_enforces_it(self):
         b = self.backend
