@@ -136,8 +136,14 @@ std::string nearest(std::string_view name, const std::vector<std::string>& candi
     size_t diff = lname.size() > c.size() ? lname.size() - c.size() : c.size() - lname.size();
     if (diff >= best_d) continue;
     // And at least half the characters the two do not share (an edit changes at most two
-    // counts): most candidates are ruled out in linear time.
-    std::string lc = to_lower(c);
+    // counts): most candidates are ruled out in linear time. Directive names are lowercase
+    // already; only a candidate that is not gets a lowercase copy.
+    std::string lowered;
+    std::string_view lc = c;
+    if (std::any_of(c.begin(), c.end(), [](unsigned char ch) { return std::isupper(ch); })) {
+      lowered = to_lower(c);
+      lc = lowered;
+    }
     int counts[256];
     std::memcpy(counts, name_counts, sizeof counts);
     for (unsigned char ch : lc) --counts[ch];
