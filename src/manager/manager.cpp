@@ -15,6 +15,7 @@
 
 #include "common/log.hpp"
 #include "dbus/service.hpp"
+#include "manager/child_fds.hpp"
 #include "sandbox/sandbox.hpp"
 #include "sapi/backtrace.hpp"
 #include "sapi/ini_files.hpp"
@@ -306,9 +307,13 @@ bool Manager::spawn() {
   }
   if (pid == 0) {
     output->attach_child();
-    // Only the manager may receive a worker's notification fd: not a sibling forked meanwhile.
-    for (auto& [other, c] : children_)
+    // Only the manager may read a worker's output or receive its notification fd: not a
+    // sibling forked meanwhile. Nor does a worker keep the manager's event loop (child_fds.hpp).
+    for (auto& [other, c] : children_) {
+      if (c.output) c.output->close_inherited();
       if (c.seccomp) c.seccomp->close_inherited();
+    }
+    close_event_loop_fds();
     board_->slot(slot).pid.store(getpid());
     worker::WorkerSetup ws{&pool_, listen_.listeners,   board_.get(),
                            slot,   options_.allow_root, identity_};

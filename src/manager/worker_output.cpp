@@ -42,6 +42,15 @@ void WorkerOutput::attach_child() {
   }
 }
 
+void WorkerOutput::close_inherited() {
+  for (auto& s : streams_) {
+    for (int* fd : {&s.read_fd, &s.write_fd}) {
+      if (*fd >= 0) ::close(*fd);
+      *fd = -1;
+    }
+  }
+}
+
 void WorkerOutput::watch(sd_event* event, pid_t pid, bool decorate) {
   pid_ = pid;
   decorate_ = decorate;

@@ -16,6 +16,9 @@ class WorkerOutput {
   bool open(bool capture);
   // In the child: points fd 1 and 2 at the pipes or /dev/null.
   void attach_child();
+  // In a child that is not this worker: closes what it inherited of this worker's pipes, so
+  // that a script cannot read (and take) another worker's output.
+  void close_inherited();
   // In the manager after fork: watches the read ends.
   void watch(sd_event* event, pid_t pid, bool decorate);
   // Reads what is left (the child has exited) and closes everything.

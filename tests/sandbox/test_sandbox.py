@@ -230,17 +230,21 @@ def children_of(pid):
     return out
 
 
-def notify_fds(pid):
-    """How many seccomp notification fds PID holds."""
-    n = 0
+def fd_links(pid):
+    """PID's open fds: {fd: what /proc/PID/fd/FD links to}."""
+    out = {}
     d = '/proc/%d/fd' % pid
     for fd in os.listdir(d):
         try:
-            if 'seccomp notify' in os.readlink(os.path.join(d, fd)):
-                n += 1
+            out[int(fd)] = os.readlink(os.path.join(d, fd))
         except OSError:
             pass
-    return n
+    return out
+
+
+def notify_fds(pid):
+    """How many seccomp notification fds PID holds."""
+    return sum('seccomp notify' in link for link in fd_links(pid).values())
 
 
 def holds_notify_fd(pid):
@@ -567,6 +571,57 @@ php_admin_value[ffi.enable] = 1
         st = proc_status(w)
         self.assertEqual((st['NoNewPrivs'], st['Seccomp']), ('0', '0'))
         self.assertEqual(notify_fds(self.backend.pid), 0)
+
+
+# --- what a worker inherits from the manager ---------------------------------------------------
+
+class InheritedFdsTest(SandboxCase):
+    POOL_INI = '''
+pm = static
+pm.max_children = 3
+user = {user}
+group = {user}
+catch_workers_output = yes
+php_admin_value[ffi.enable] = 1
+'''
+
+    @classmethod
+    def prepare(cls):
+        super().prepare()
+        cls.DOCROOT = os.path.join(cls.tmp, 'www')
+
+    def test_workers_keep_nothing_of_the_manager_or_their_siblings(self):
+        # Workers are forked without exec: whatever the manager holds reaches them unless it is
+        # closed, and a script reaches any fd through php://fd/N. A replacement worker is forked
+        # while the others and their pipes exist, so it is the one with the most to inherit.
+        manager = self.backend.pid
+        wait_until(lambda: len(children_of(manager)) == 3, 10, what='3 workers')
+        victim = children_of(manager)[0]
+        os.kill(victim, signal.SIGKILL)
+        wait_until(lambda: len(children_of(manager)) == 3 and victim not in children_of(manager),
+                   10, what='a replacement worker')
+        own_pipes = {}
+        for w in children_of(manager):
+            # Settled: the worker has made its own connection loop (one epoll instance).
+            wait_until(lambda: 'anon_inode:[eventpoll]' in fd_links(w).values(), 10,
+                       what='worker %d set up' % w)
+            links = fd_links(w)
+            pipes = {fd: link for fd, link in links.items() if link.startswith('pipe:')}
+            self.assertEqual(sorted(pipes), [1, 2],
+                             'worker %d holds pipes other than its stdout/stderr: %r' % (w, links))
+            own_pipes[w] = set(pipes.values())
+            kinds = sorted(link for link in links.values()
+                           if link.startswith('anon_inode:') or link.startswith('pidfd:'))
+            self.assertEqual(kinds, ['anon_inode:[eventpoll]'],
+                             'worker %d holds the manager\'s event loop fds: %r' % (w, links))
+        # Each worker's pipes are its own: no two workers share one.
+        workers = list(own_pipes)
+        for i, a in enumerate(workers):
+            for b in workers[i + 1:]:
+                self.assertFalse(own_pipes[a] & own_pipes[b], (a, b))
+        # The pool still serves.
+        j, _, _ = self.request('ident.php', query='secret=/x&outside=/x')
+        self.assertIn(j['pid'], workers)
 
 
 # --- reload with a policy file; the manager's listeners follow its workers ----------------------
