@@ -5,8 +5,10 @@
 #include <malloc.h>
 
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -524,6 +526,15 @@ void release_idle_memory() {
   // requests' peaks; the same shutdown, between requests (the heap is empty then), halves that
   // average each time, so a few rounds free them all (munmap).
   for (int i = 0; i < 12; i++) shutdown_memory_manager(true, false);
+  // What is left is the first chunk, whose pages stay resident once a request has touched them.
+  // The shutdown above reset it: every page after its header (which holds the heap itself) is
+  // free, and Zend assumes nothing of a free page's contents, so the kernel may take them back
+  // (they come back zeroed on the next touch).
+  if (is_zend_mm()) {
+    auto chunk = reinterpret_cast<uintptr_t>(zend_mm_get_heap()) & ~(ZEND_MM_CHUNK_SIZE - 1);
+    const size_t header = ZEND_MM_FIRST_PAGE * ZEND_MM_PAGE_SIZE;
+    madvise(reinterpret_cast<void*>(chunk + header), ZEND_MM_CHUNK_SIZE - header, MADV_DONTNEED);
+  }
   malloc_trim(0);
 }
 

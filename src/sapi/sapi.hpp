@@ -57,11 +57,10 @@ struct RequestResult {
 // Runs one request: params are the request's CGI variables (edited as php-fpm edits them).
 RequestResult run_request(RequestIo& io, fastcgi::Params& params);
 
-// Between requests, in a worker that has been idle a while: gives the memory Zend keeps cached
-// for the next big request (whole 2 MiB chunks) and the C heap's free pages back to the system.
-// php-fpm keeps them for the worker's lifetime.
+// Between requests, in a worker that has been idle a while: gives the memory its requests left
+// behind back to the system: the 2 MiB chunks Zend keeps cached for the next big request, the
+// pages requests touched in the chunk it always keeps, and the C heap's free pages. php-fpm
+// keeps them all for the worker's lifetime.
 void release_idle_memory();
-// The request memory above which a worker releases its cache once idle (cached chunks).
-constexpr uint64_t kReleaseAfterPeak = 4u << 20;
 
 }  // namespace php_pool::sapi

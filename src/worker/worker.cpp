@@ -41,7 +41,7 @@ const char* find(const fastcgi::Params& params, std::string_view name) {
   return nullptr;
 }
 
-// How long a worker waits idle before it gives back the memory a big request left cached.
+// How long a worker waits idle before it gives back the memory its requests left behind.
 constexpr int kIdleReleaseMs = 1000;
 
 }  // namespace
@@ -102,7 +102,7 @@ void run(const WorkerSetup& setup) {
   uint64_t cpu_mark = cpu_time_us();
   // Copies for the log context: the SAPI may rewrite params while the request runs.
   std::string log_script, log_uri;
-  bool release_pending = false;  // a big request left memory cached: release it once idle
+  bool release_pending = false;  // a script ran since the last release: release once idle
 
   // slot.leave: the manager's stop or reload, flagged rather than signalled while busy.
   while (!g_stop && !slot.leave.load(std::memory_order_acquire) &&
@@ -145,7 +145,7 @@ void run(const WorkerSetup& setup) {
         sapi::RequestResult r = sapi::run_request(conn, params);
         status = r.status;
         memory = r.memory_peak;
-        if (memory > sapi::kReleaseAfterPeak) release_pending = true;
+        release_pending = true;  // any script leaves touched pages behind
         if (r.engine_broken) {
           log::write(log::Level::Error, {},
                      "worker %d: the engine failed outside a script; "
