@@ -880,6 +880,26 @@ def memory_phase(backends):
     return out
 
 
+def busy_memory_phase(tmp, backends, nginxes, unsupported=None, seconds=4):
+    """The workers' PSS while they serve (the idle figure above is after a second without
+    requests, when php-pool's workers have given back what requests left behind): each backend
+    in turn under the app script's load, sampled halfway through."""
+    name, path, lua, conns, _ = next(s for s in SCRIPTS if s[0] == 'app')
+    out = {}
+    for b in backends:
+        if b.kind == 'uwsgi' and name in (unsupported or {}):
+            continue
+        t = threading.Thread(target=wrk, args=(tmp, nginxes[b.kind].url(path), lua, conns,
+                                                seconds))
+        t.start()
+        time.sleep(seconds / 2)
+        w = [pss_kb(p) for p in b.workers()]
+        t.join()
+        out[b.kind] = {'pss_workers_busy_kb': sum(w)}
+        log('%s PSS under load (%s): workers %s kB' % (b.name, name, w))
+    return out
+
+
 def oncpu_us(pid):
     """Microseconds PID has run (/proc/PID/schedstat), 0 when it is gone."""
     try:
@@ -1126,10 +1146,13 @@ def summarize(load, memory, startup, ondemand, reload, reloads=10, activated=Non
         for metric, label in [('pss_manager_kb', 'PSS manager kB'),
                               ('pss_worker_avg_kb', 'PSS per worker kB'),
                               ('pss_workers_kb', 'PSS all workers kB'),
-                              ('pss_total_kb', 'PSS manager + workers kB')]:
+                              ('pss_total_kb', 'PSS manager + workers kB'),
+                              ('pss_workers_busy_kb', 'PSS all workers, under load (app) kB')]:
+            if metric not in memory['fpm']:
+                continue
             a, b = memory['fpm'][metric], memory['pool'][metric]
             rows.append(('memory', metric, label, a, b, ratio(b, a), None, None))
-            if 'uwsgi' in memory:
+            if metric in memory.get('uwsgi', {}):
                 c = memory['uwsgi'][metric]
                 peer[('memory', metric)] = (c, ratio(c, a), None, None)
         for metric, label in [('idle_manager_us_per_s', 'idle: manager CPU µs/s'),
@@ -1590,11 +1613,12 @@ def main():
                                   args.warmup, peer_status['unsupported'])
             if 'memory' not in skip:
                 # The workers idle (the nginx ceiling ran last): php-pool's have given back
-                # what big requests left cached (after 1 s idle); php-fpm's keep it.
+                # what requests left behind (after 1 s idle); php-fpm's keep it.
                 time.sleep(1.5)
                 memory = memory_phase(backends)
                 idle = idle_phase(backends)
-                for kind, figures in idle.items():
+                busy = busy_memory_phase(tmp, backends, nginxes, peer_status['unsupported'])
+                for kind, figures in list(idle.items()) + list(busy.items()):
                     memory[kind].update(figures)
             if 'keepconn' not in skip:
                 kc_backends = []
