@@ -256,7 +256,7 @@ class SandboxCase(unittest.TestCase):
     may override prepare() to build their tree."""
 
     POOL_INI = ''
-    DOCROOT = None  # the document root as the worker sees it
+    DOCROOT = None  # the document root as the worker sees it; None: {tmp}/www
 
     @classmethod
     def setUpClass(cls):
@@ -266,6 +266,8 @@ class SandboxCase(unittest.TestCase):
         cls.echo = EchoServer()
         try:
             cls.prepare()
+            if cls.DOCROOT is None:
+                cls.DOCROOT = os.path.join(cls.tmp, 'www')
             ini = cls.POOL_INI.format(tmp=cls.tmp, root=os.path.join(cls.tmp, 'root'),
                                       user=TEST_USER)
             cls.backend = PhpPool(cls.tmp, ini, extra_env={'RUNNER_SECRET': 'must-not-leak'})
@@ -426,7 +428,6 @@ def check_app(test, j):
 # --- default policy without chroot: programs run -------------------------------------------
 
 class DefaultPolicyTest(SandboxCase):
-    DOCROOT = None  # set in prepare
     POOL_INI = '''
 pm = static
 pm.max_children = 1
@@ -439,11 +440,6 @@ php_admin_value[session.save_path] = {tmp}/sessions
 php_admin_value[upload_tmp_dir] = {tmp}/data
 php_admin_value[sys_temp_dir] = {tmp}/data
 '''
-
-    @classmethod
-    def prepare(cls):
-        super().prepare()
-        cls.DOCROOT = os.path.join(cls.tmp, 'www')
 
     def test_policy_is_on_by_default(self):
         j, _, _ = self.request('ffi.php')
@@ -509,11 +505,6 @@ php_admin_value[upload_tmp_dir] = {tmp}/data
 php_admin_value[sys_temp_dir] = {tmp}/data
 '''
 
-    @classmethod
-    def prepare(cls):
-        super().prepare()
-        cls.DOCROOT = os.path.join(cls.tmp, 'www')
-
     def test_exec_and_proc_open_fail_visibly(self):
         j, _, _ = self.request('exec.php')
         self.assertIs(j['exec'], False)
@@ -560,11 +551,6 @@ sandbox.seccomp = off
 php_admin_value[ffi.enable] = 1
 '''
 
-    @classmethod
-    def prepare(cls):
-        super().prepare()
-        cls.DOCROOT = os.path.join(cls.tmp, 'www')
-
     def test_no_filter_no_no_new_privs_no_listener(self):
         j, _, _ = self.request('ident.php', query='secret=/x&outside=/x')
         w = j['pid']
@@ -584,11 +570,6 @@ group = {user}
 catch_workers_output = yes
 php_admin_value[ffi.enable] = 1
 '''
-
-    @classmethod
-    def prepare(cls):
-        super().prepare()
-        cls.DOCROOT = os.path.join(cls.tmp, 'www')
 
     def test_workers_keep_nothing_of_the_manager_or_their_siblings(self):
         # Workers are forked without exec: whatever the manager holds reaches them unless it is
@@ -639,7 +620,6 @@ php_admin_value[ffi.enable] = 1
     @classmethod
     def prepare(cls):
         super().prepare()
-        cls.DOCROOT = os.path.join(cls.tmp, 'www')
         cls.write_policy('include %s/policy/seccomp/default.policy\n'
                          'deny ptrace -> errno EACCES\n' % SOURCE_ROOT)
 
