@@ -16,6 +16,7 @@
 #include "common/log.hpp"
 #include "sapi/pathinfo.hpp"
 #include "sapi/php.hpp"
+#include "sapi/post_body.hpp"
 
 // fpm_get_status(), defined in fpm_status_function.cpp.
 extern const zend_function_entry php_pool_fpm_get_status_entry;
@@ -477,6 +478,7 @@ bool engine_startup(const EngineOptions& options, std::string& error) {
     error = "PHP module startup failed";
     return false;
   }
+  keep_request_bodies_in_memory();
   php_original_import = php_import_environment_variables;
   php_import_environment_variables = import_environment;
   php_load_environment_variables = load_environment;

@@ -257,5 +257,41 @@ class HttpTest(StackTestCase):
             self.assertEqual(r.json()['get'], {'i': str(i)})
 
 
+class BodyInMemoryTest(StackTestCase):
+    """PHP buffers a request body in a temporary file once it passes 16 KiB (php-fpm too);
+    php-pool keeps bodies up to 2 MiB in memory. With no usable temporary directory at all, such
+    bodies still arrive whole; a larger one still needs the directory (PHP's own warning)."""
+
+    POOL_INI = ('pm = static\npm.max_children = 1\n'
+                'php_admin_value[upload_tmp_dir] = /nonexistent/upload\n'
+                'php_admin_value[sys_temp_dir] = /nonexistent/sys\n')
+
+    def setUp(self):
+        if harness.is_fpm():
+            self.skipTest('php-pool only: php-fpm writes bodies past 16 KiB to a temporary file')
+
+    def test_bodies_up_to_2mib_need_no_temporary_file(self):
+        for size in (64 * 1024, 2 * 1024 * 1024 - 4096):
+            body = os.urandom(size)
+            r = self.req('POST', '/info.php', {'Content-Type': 'application/octet-stream'}, body)
+            self.assertEqual(r.status, 200)
+            j = r.json()
+            self.assertEqual((j['input_len'], j['input_md5']), (size, md5(body)), size)
+        value = b'x' * 300000
+        r = self.req('POST', '/info.php', {'Content-Type': 'application/x-www-form-urlencoded'},
+                     b'small=1&data=' + value)
+        j = r.json()
+        self.assertEqual(j['post']['small'], '1')
+        self.assertEqual(j['post']['data'], {'len': len(value), 'md5': md5(value)})
+
+    def test_a_larger_body_still_goes_to_a_file(self):
+        body = os.urandom(3 * 1024 * 1024)
+        r = self.req('POST', '/info.php', {'Content-Type': 'application/octet-stream'}, body)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.json()['input_len'], 0)  # the file could not be made: discarded
+        wait_until(lambda: "POST data can't be buffered" in self.backend.log_text(), 5,
+                   what='PHP\'s warning in the log')
+
+
 if __name__ == '__main__':
     harness.main()
