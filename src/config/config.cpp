@@ -21,6 +21,20 @@ const char* to_string(PmStyle pm) {
   return "?";
 }
 
+const char* to_string(SchedPolicy policy) {
+  switch (policy) {
+    case SchedPolicy::Inherit:
+      return "inherit";
+    case SchedPolicy::Other:
+      return "other";
+    case SchedPolicy::Batch:
+      return "batch";
+    case SchedPolicy::Idle:
+      return "idle";
+  }
+  return "?";
+}
+
 std::string Diagnostic::format() const {
   if (where.line > 0) return where.file + ":" + std::to_string(where.line) + ": " + message;
   if (!where.file.empty()) return where.file + ": " + message;

@@ -14,6 +14,11 @@ namespace php_pool::config {
 enum class PmStyle { Static, Dynamic, Ondemand };
 const char* to_string(PmStyle pm);
 
+// process.sched_policy (php-pool): the workers' CPU scheduling policy; Inherit keeps the
+// manager's, as php-fpm does.
+enum class SchedPolicy { Inherit, Other, Batch, Idle };
+const char* to_string(SchedPolicy policy);
+
 // A php_value/php_flag/php_admin_value/php_admin_flag entry, kept in file order.
 struct PhpIni {
   std::string name;
@@ -49,6 +54,8 @@ struct PoolConfig {
   std::vector<std::string> security_limit_extensions = {".php", ".phar"};
   std::optional<int> rlimit_files, rlimit_core;  // rlimit_core "unlimited" = -1
   std::optional<int> process_priority;
+  // batch: a waking worker does not preempt the web server mid-batch (see php-pool.conf(5))
+  SchedPolicy process_sched_policy = SchedPolicy::Batch;
   bool process_dumpable = false;
   std::string sandbox_seccomp = "default";  // php-pool: default | strict | off | /abs/path
 

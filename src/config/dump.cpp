@@ -67,6 +67,7 @@ std::string format_effective(const Config& config, const std::string& pool) {
     o << "\tlisten.mode = " << undefined(p.listen_mode) << "\n";
     o << "\tlisten.allowed_clients = " << undefined(join(p.listen_allowed_clients, ",")) << "\n";
     o << "\tprocess.priority = " << opt(p.process_priority) << "\n";
+    o << "\tprocess.sched_policy = " << to_string(p.process_sched_policy) << "\n";
     o << "\tprocess.dumpable = " << yes_no(p.process_dumpable) << "\n";
     o << "\tpm = " << to_string(p.pm) << "\n";
     o << "\tpm.max_children = " << p.pm_max_children << "\n";

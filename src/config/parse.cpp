@@ -214,6 +214,18 @@ const std::vector<Directive<PoolConfig>>& pool_directives() {
        false, "it sets a FreeBSD routing table (FIB); php-pool runs on Linux"},
       {"process.priority",
        [](P& p, const std::string& v) { return set_priority(p.process_priority, v); }},
+      {"process.sched_policy",
+       [](P& p, const std::string& v) {
+         std::string l = to_lower(v);
+         for (auto policy :
+              {SchedPolicy::Inherit, SchedPolicy::Other, SchedPolicy::Batch, SchedPolicy::Idle}) {
+           if (l == to_string(policy)) {
+             p.process_sched_policy = policy;
+             return std::string();
+           }
+         }
+         return "invalid scheduling policy '" + v + "' (batch, other, idle or inherit)";
+       }},
       {"process.dumpable", bool_field(&P::process_dumpable)},
       {"pm",
        [](P& p, const std::string& v) {

@@ -2,6 +2,7 @@
 
 #include <grp.h>
 #include <pwd.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -22,6 +23,34 @@
 namespace php_pool::sandbox {
 
 namespace {
+
+// SCHED_BATCH keeps the nice value and only stops wakeup preemption: a worker woken by a new
+// connection waits for the running task's slice instead of cutting into it. Under load that
+// task is mostly the web server handing out requests, which then finishes its batch (fewer
+// switches: less CPU per request and a tighter latency tail in the benchmark).
+bool set_sched_policy(config::SchedPolicy policy, std::string& error) {
+  int p = SCHED_OTHER;
+  switch (policy) {
+    case config::SchedPolicy::Inherit:
+      return true;
+    case config::SchedPolicy::Other:
+      p = SCHED_OTHER;
+      break;
+    case config::SchedPolicy::Batch:
+      p = SCHED_BATCH;
+      break;
+    case config::SchedPolicy::Idle:
+      p = SCHED_IDLE;
+      break;
+  }
+  sched_param param{};
+  if (sched_setscheduler(0, p, &param) < 0) {
+    error = std::string("cannot set process.sched_policy = ") + config::to_string(policy) + ": " +
+            strerror(errno);
+    return false;
+  }
+  return true;
+}
 
 // Everything the workers need, worked out in the manager (names are looked up before chroot:
 // /etc/passwd and /etc/group need not exist inside it).
@@ -193,6 +222,7 @@ bool enter_worker(const config::PoolConfig& pool, bool, std::string& error) {
     error = std::string("setpriority() failed: ") + strerror(errno);
     return false;
   }
+  if (!set_sched_policy(pool.process_sched_policy, error)) return false;
   if (p.switch_user && geteuid() == 0) {
     if (setgid(p.gid) < 0) {
       error = "setgid(" + std::to_string(p.gid) + ") failed: " + strerror(errno);

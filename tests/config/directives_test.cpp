@@ -71,7 +71,8 @@ std::string all_pool_directives(const TempDir& dir) {
          "php_admin_value[error_log] = /var/log/$pool.log\n"
          "php_admin_flag[log_errors] = on\n"
          "request_read_timeout = 5s\n"
-         "request_write_timeout = 2m\n";
+         "request_write_timeout = 2m\n"
+         "process.sched_policy = Idle\n";
 }
 
 std::string all_global_directives() {
@@ -115,6 +116,7 @@ TEST(Directives, EveryPoolDirective) {
   EXPECT_EQ(p.listen_acl_groups, "web");
   EXPECT_EQ(p.listen_allowed_clients, (std::vector<std::string>{"127.0.0.1", "::1"}));
   EXPECT_EQ(p.process_priority, -5);
+  EXPECT_EQ(p.process_sched_policy, SchedPolicy::Idle);
   EXPECT_TRUE(p.process_dumpable);
   EXPECT_EQ(p.pm, PmStyle::Dynamic);
   EXPECT_EQ(p.pm_max_children, 20);
@@ -186,7 +188,7 @@ TEST(Directives, EveryKnownPoolDirectiveIsExercised) {
                              : "\n" + name + " = ";
     EXPECT_NE(text.find(needle), std::string::npos) << name << " is not exercised";
   }
-  EXPECT_EQ(detail::directive_names(detail::Scope::Pool).size(), 52u);
+  EXPECT_EQ(detail::directive_names(detail::Scope::Pool).size(), 53u);
 }
 
 TEST(Directives, EveryGlobalDirective) {
@@ -319,7 +321,8 @@ TEST(Directives, InvalidValuesNameTheDirectiveAndLine) {
                                                  "request_terminate_timeout = \n"
                                                  "listen.backlog = 1.5\n"
                                                  "ping.response = \"unterminated\n"
-                                                 "pm.status_path = $pool\n"));
+                                                 "pm.status_path = $pool\n"
+                                                 "process.sched_policy = fifo\n"));
   LoadResult r = load(file);
   ASSERT_FALSE(r.config);
   EXPECT_ERROR(r, file, 2,
@@ -369,8 +372,24 @@ TEST(Directives, InvalidValuesNameTheDirectiveAndLine) {
   EXPECT_ERROR(r, file, 26, "invalid value for 'request_terminate_timeout': invalid time value ''");
   EXPECT_ERROR_FRAGMENT(r, file, 27, "'1.5' is not a valid number");
   EXPECT_ERROR(r, file, 28, "'ping.response': syntax error: unterminated double-quoted string");
-  // every error is reported, not just the first (the last line is valid: $pool expands)
-  EXPECT_EQ(r.errors.size(), 24u) << testing::all_messages(r.errors);
+  EXPECT_ERROR(r, file, 30,
+               "invalid value for 'process.sched_policy': invalid scheduling policy 'fifo' "
+               "(batch, other, idle or inherit)");
+  // every error is reported, not just the first (line 29 is valid: $pool expands)
+  EXPECT_EQ(r.errors.size(), 25u) << testing::all_messages(r.errors);
+}
+
+TEST(Directives, SchedPolicyDefaultsToBatch) {
+  TempDir dir;
+  EXPECT_EQ(testing::load_ok(dir, testing::pool("")).pools[0].process_sched_policy,
+            SchedPolicy::Batch);
+  for (auto [v, want] : {std::pair{"other", SchedPolicy::Other},
+                         {"inherit", SchedPolicy::Inherit},
+                         {"BATCH", SchedPolicy::Batch}}) {
+    Config c =
+        testing::load_ok(dir, testing::pool(std::string("process.sched_policy = ") + v + "\n"));
+    EXPECT_EQ(c.pools[0].process_sched_policy, want) << v;
+  }
 }
 
 TEST(Directives, SeccompKeywords) {
