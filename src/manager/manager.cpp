@@ -671,11 +671,10 @@ int Manager::on_timeouts(sd_event_source* s, uint64_t, void* userdata) {
   auto* m = static_cast<Manager*>(userdata);
   m->check_timeouts();
   m->check_retiring();
-  uint64_t now = 0;
-  sd_event_now(m->event_, CLOCK_MONOTONIC, &now);
-  uint64_t next = m->next_check_us(now);
-  sd_event_source_set_time(s, std::max(next, now + 1000));
-  sd_event_source_set_enabled(s, next ? SD_EVENT_ON : SD_EVENT_OFF);
+  // Off first: wake_tick() keeps a timer that is on and due no later than the next check, and
+  // this one is due now; it re-arms it when there is still something to watch.
+  sd_event_source_set_enabled(s, SD_EVENT_OFF);
+  m->wake_tick();
   return 0;
 }
 
