@@ -78,6 +78,7 @@ bool Waiter::try_accept(Next& out) {
     active_->open(fd);
     active_status_only_ = l.status_only;
     out = Next{active_.get(), true, l.status_only};
+    last_accepted_ = true;
     return true;
   }
   return false;
@@ -88,6 +89,7 @@ void Waiter::activate(size_t i, Next& out) {
   active_status_only_ = parked_[i].status_only;
   parked_.erase(parked_.begin() + long(i));
   out = Next{active_.get(), false, active_status_only_};
+  last_accepted_ = false;
 }
 
 int Waiter::expire_parked() {
@@ -139,24 +141,35 @@ bool Waiter::next(Next& out, const volatile sig_atomic_t& stop, int idle_ms, voi
       return false;
     }
     if (n == 0) continue;  // a parked connection or the idle time is due: see above
-    // A waiting new connection first: nginx sends requests on connections it has just opened
-    // too, and a kept connection ready now is ready still after this one (level-triggered).
+    // New connections and kept connections take turns, and among kept connections the one
+    // seen ready first goes first: with more web-server connections than nginx keeps (its
+    // `keepalive N`), new connections arrive without pause, and serving them first left the
+    // requests on kept connections waiting for seconds. Level-triggered: whatever is not
+    // served now is reported again.
+    const uint64_t now = scoreboard::now_monotonic_us();
     size_t ready_parked = SIZE_MAX;
     bool listener_ready = false;
     for (int i = 0; i < n; i++) {
       if (events[i].data.u64 & kListenerTag) {
         listener_ready = true;
-      } else if (ready_parked == SIZE_MAX) {
-        int fd = int(events[i].data.u64);
-        for (size_t p = 0; p < parked_.size(); p++)
-          if (parked_[p].conn->fd() == fd) ready_parked = p;
+        continue;
+      }
+      int fd = int(events[i].data.u64);
+      for (size_t p = 0; p < parked_.size(); p++) {
+        if (parked_[p].conn->fd() != fd) continue;
+        if (!parked_[p].ready_us) parked_[p].ready_us = now;
+        if (ready_parked == SIZE_MAX || parked_[p].ready_us < parked_[ready_parked].ready_us)
+          ready_parked = p;
+        break;
       }
     }
-    if (listener_ready && try_accept(out)) return true;
+    bool listener_first = ready_parked == SIZE_MAX || !last_accepted_;
+    if (listener_ready && listener_first && try_accept(out)) return true;
     if (ready_parked != SIZE_MAX) {
       activate(ready_parked, out);
       return true;
     }
+    if (listener_ready && try_accept(out)) return true;
   }
 }
 

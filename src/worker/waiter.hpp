@@ -43,6 +43,7 @@ class Waiter {
     std::unique_ptr<Connection> conn;
     bool status_only = false;
     uint64_t since_us = 0;
+    uint64_t ready_us = 0;  // when its next request was first seen (0: not yet)
   };
   std::unique_ptr<Connection> take_free();
   bool try_accept(Next& out);
@@ -57,6 +58,7 @@ class Waiter {
   bool broken_ = false;  // accept() failed for good (not a transient error)
   std::unique_ptr<Connection> active_;
   bool active_status_only_ = false;
+  bool last_accepted_ = false;  // the last one served was a new connection (for taking turns)
   std::vector<Parked> parked_;
   std::vector<std::unique_ptr<Connection>> free_;  // closed ones, their buffers kept
 };

@@ -922,6 +922,10 @@ class FcgiConnection:
 
     def request(self, params, stdin=b'', keep_conn=False, req_id=1):
         """→ (stdout_bytes, stderr_bytes, app_status)"""
+        self.send(params, stdin, keep_conn, req_id)
+        return self.receive(req_id)
+
+    def send(self, params, stdin=b'', keep_conn=False, req_id=1):
         flags = FCGI_KEEP_CONN if keep_conn else 0
         msg = _fcgi_record(FCGI_BEGIN_REQUEST, req_id, struct.pack('!HB5x', FCGI_RESPONDER, flags))
         if params:
@@ -931,6 +935,9 @@ class FcgiConnection:
             msg += _fcgi_record(FCGI_STDIN, req_id, stdin)
         msg += _fcgi_record(FCGI_STDIN, req_id)
         self.sock.sendall(msg)
+
+    def receive(self, req_id=1):
+        """The response to send()'s request → (stdout_bytes, stderr_bytes, app_status)"""
         out, err = [], []
         while True:
             rtype, rid, content = fcgi_read_record(self.sock)

@@ -2,8 +2,10 @@
 
 import json
 import os
+import select
 import socket
 import struct
+import time
 import unittest
 
 import harness
@@ -130,6 +132,44 @@ class FastCgiTest(BackendTestCase):
         j = json.loads(body)
         self.assertEqual(j['get'], {'via': 'cgi-fcgi'})
         self.assertEqual(j['post'], {'k': 'v'})
+
+
+
+class KeptConnectionTakesItsTurnTest(BackendTestCase):
+    """One worker, a kept connection, and new connections queued without pause (nginx opens
+    more than its `keepalive N` under load): the kept connection's next request is served in
+    turn, not after every new connection (php-pool used to serve new ones first)."""
+
+    POOL_INI = 'pm = static\npm.max_children = 1\n'
+
+    def test_kept_connection_is_not_starved_by_new_ones(self):
+        if harness.is_fpm():
+            self.skipTest("php-fpm's worker serves only its kept connection until it closes")
+        sock = self.backend.socket_path
+        with FcgiConnection(sock) as kept:
+            out, _err, _ = kept.request(php_params('pid.php'), keep_conn=True)
+            self.assertEqual(parse_cgi_response(out)[0], 200)
+            news = []
+            try:
+                for _ in range(12):  # 12 x 100 ms of work queued on new connections
+                    c = FcgiConnection(sock)
+                    c.send(php_params('sleep.php', query='s=0.1'))
+                    news.append(c)
+                time.sleep(0.03)  # the worker is on the first of them
+                kept.send(php_params('pid.php'), keep_conn=True)
+                t0 = time.monotonic()
+                out, _err, _ = kept.receive()
+                waited = time.monotonic() - t0
+                self.assertEqual(parse_cgi_response(out)[0], 200)
+                # Answered new connections have their response waiting to be read.
+                answered = sum(1 for c in news if select.select([c.sock], [], [], 0)[0])
+                self.assertLessEqual(answered, 2, 'the kept connection waited for %d new ones '
+                                     '(%.2f s)' % (answered, waited))
+                for c in news:  # and every new one is served after it
+                    self.assertEqual(parse_cgi_response(c.receive()[0])[0], 200)
+            finally:
+                for c in news:
+                    c.close()
 
 
 if __name__ == '__main__':
