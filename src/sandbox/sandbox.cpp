@@ -29,20 +29,10 @@ namespace {
 // task is mostly the web server handing out requests, which then finishes its batch (fewer
 // switches: less CPU per request and a tighter latency tail in the benchmark).
 bool set_sched_policy(config::SchedPolicy policy, std::string& error) {
-  int p = SCHED_OTHER;
-  switch (policy) {
-    case config::SchedPolicy::Inherit:
-      return true;
-    case config::SchedPolicy::Other:
-      p = SCHED_OTHER;
-      break;
-    case config::SchedPolicy::Batch:
-      p = SCHED_BATCH;
-      break;
-    case config::SchedPolicy::Idle:
-      p = SCHED_IDLE;
-      break;
-  }
+  if (policy == config::SchedPolicy::Inherit) return true;
+  int p = policy == config::SchedPolicy::Batch  ? SCHED_BATCH
+          : policy == config::SchedPolicy::Idle ? SCHED_IDLE
+                                                : SCHED_OTHER;
   sched_param param{};
   if (sched_setscheduler(0, p, &param) < 0) {
     error = std::string("cannot set process.sched_policy = ") + config::to_string(policy) + ": " +

@@ -134,7 +134,6 @@ class FastCgiTest(BackendTestCase):
         self.assertEqual(j['post'], {'k': 'v'})
 
 
-
 class KeptConnectionTakesItsTurnTest(BackendTestCase):
     """One worker, a kept connection, and new connections queued without pause (nginx opens
     more than its `keepalive N` under load): the kept connection's next request is served in
