@@ -13,7 +13,8 @@ the same php.ini copies and admin values, its own nginx with the PATH_INFO its p
 
 Figures, per script: requests/s, p50/p99 latency, non-2xx and socket errors, backend CPU per
 request (utime+stime of the manager and every worker from /proc/PID/stat, before/after);
-then PSS after warm-up, a keep-conn phase (nginx upstream keepalive, more connections than
+then PSS after warm-up (1.5 s, and idle past php-pool's release delay), single requests 2 s apart
+(a quiet site), a keep-conn phase (nginx upstream keepalive, more connections than
 workers), time from process start to the first FastCGI response, socket-activated cold start
 (php-fpm: FPM_SOCKETS, php-pool: LISTEN_FDS), failed requests across 10 graceful reloads under
 load, and nginx's own `return 200` as the ceiling.
@@ -862,28 +863,54 @@ def keepconn_phase(tmp, backends, kc_nginxes, rounds, duration, warmup):
     return results
 
 
-def memory_phase(backends):
+# php-pool's workers give back what their requests left behind once idle this long (their
+# pm.process_idle_timeout, default 10 s); php-fpm's keep it.
+POOL_IDLE_RELEASE_S = 10
+
+
+def pss_figures(b):
+    workers = b.workers()
+    w = [pss_kb(p) for p in workers]
+    # Any other process below the manager counts with the workers (none at present: php-pool
+    # answers seccomp notifications in its manager; it used to run a helper per worker).
+    helpers = [pss_kb(p) for p in descendants_of(b.pid) if p not in workers]
+    return pss_kb(b.pid), w, helpers
+
+
+def memory_phase(tmp, backends, nginxes, unsupported=None, warm_s=1):
+    """PSS after warm-up: each backend in turn serves every script for warm_s seconds, then idles
+    1.5 s and is measured ("warm"); once every backend has been idle past php-pool's release
+    delay, all are measured again ("idle": php-pool's workers have given back what requests
+    left behind, php-fpm's and uWSGI's keep it)."""
     out = {}
+    ended = {}
     for b in backends:
-        workers = b.workers()
-        w = [pss_kb(p) for p in workers]
-        # Any other process below the manager counts with the workers (none at present: php-pool
-        # answers seccomp notifications in its manager; it used to run a helper per worker).
-        helpers = [pss_kb(p) for p in descendants_of(b.pid) if p not in workers]
+        for name, path, lua, conns, _ in SCRIPTS:
+            if not (b.kind == 'uwsgi' and name in (unsupported or {})):
+                wrk(tmp, nginxes[b.kind].url(path), lua, conns, warm_s)
+        ended[b.kind] = time.monotonic()
+        time.sleep(1.5)
+        manager, w, helpers = pss_figures(b)
         all_w = sum(w) + sum(helpers)
-        out[b.kind] = {'pss_manager_kb': pss_kb(b.pid),
+        out[b.kind] = {'pss_manager_kb': manager,
                        'pss_worker_avg_kb': all_w / max(1, len(w)),
-                       'pss_workers_kb': all_w, 'pss_total_kb': pss_kb(b.pid) + all_w,
+                       'pss_workers_kb': all_w, 'pss_total_kb': manager + all_w,
                        'workers': len(w)}
-        log('%s PSS: manager %d kB, workers %s kB, other processes %s kB'
-            % (b.name, out[b.kind]['pss_manager_kb'], w, helpers))
+        log('%s PSS 1.5 s after its warm-up: manager %d kB, workers %s kB, other processes %s kB'
+            % (b.name, manager, w, helpers))
+    time.sleep(max(0.0, max(ended.values()) + POOL_IDLE_RELEASE_S + 1.5 - time.monotonic()))
+    for b in backends:
+        manager, w, helpers = pss_figures(b)
+        out[b.kind]['pss_workers_idle_kb'] = sum(w) + sum(helpers)
+        out[b.kind]['pss_total_idle_kb'] = manager + sum(w) + sum(helpers)
+        log('%s PSS idle %.0f s: manager %d kB, workers %s kB'
+            % (b.name, time.monotonic() - ended[b.kind], manager, w))
     return out
 
 
 def busy_memory_phase(tmp, backends, nginxes, unsupported=None, seconds=4):
-    """The workers' PSS while they serve (the idle figure above is after a second without
-    requests, when php-pool's workers have given back what requests left behind): each backend
-    in turn under the app script's load, sampled halfway through."""
+    """The workers' PSS while they serve: each backend in turn under the app script's load,
+    sampled halfway through."""
     name, path, lua, conns, _ = next(s for s in SCRIPTS if s[0] == 'app')
     out = {}
     for b in backends:
@@ -897,6 +924,42 @@ def busy_memory_phase(tmp, backends, nginxes, unsupported=None, seconds=4):
         t.join()
         out[b.kind] = {'pss_workers_busy_kb': sum(w)}
         log('%s PSS under load (%s): workers %s kB' % (b.name, name, w))
+    return out
+
+
+# Sparse traffic: a quiet site's requests, each arriving SPARSE_GAP_S after the previous one.
+SPARSE_SCRIPTS = ('cpu', 'app')
+SPARSE_GAP_S = 2.0
+SPARSE_COUNT = 8
+
+
+def sparse_phase(backends, nginxes, unsupported=None):
+    """Single requests through nginx, each SPARSE_GAP_S after the same backend's previous one
+    ended (the backends take turns), after 10 back to back (Zend's chunk cache grows to a
+    script's peak over a few requests): the latency of each. Memory given back while idle is
+    paid for by the next request (php-pool used to give it back after 1 s)."""
+    out = {}
+    for name in SPARSE_SCRIPTS:
+        path = next(s[1] for s in SCRIPTS if s[0] == name)
+        runs = [b for b in backends if not (b.kind == 'uwsgi' and name in (unsupported or {}))]
+        last = {}
+        for b in runs:
+            for _ in range(10):
+                nginxes[b.kind].get(path)
+            last[b.kind] = time.monotonic()
+        lat = {b.kind: [] for b in runs}
+        for _ in range(SPARSE_COUNT):
+            for b in runs:
+                time.sleep(max(0.0, last[b.kind] + SPARSE_GAP_S - time.monotonic()))
+                t = time.monotonic()
+                status, body = nginxes[b.kind].get(path)
+                last[b.kind] = time.monotonic()
+                if status != 200:
+                    raise RuntimeError('%s %s: status %d' % (b.name, path, status))
+                lat[b.kind].append({'sparse_ms': (last[b.kind] - t) * 1000})
+        out[name] = lat
+        log('sparse %s: %s' % (name, ', '.join(
+            '%s median %.2f ms' % (k, med([x['sparse_ms'] for x in v])) for k, v in lat.items())))
     return out
 
 
@@ -1108,7 +1171,7 @@ COUNT_METRICS = ('non2xx', 'sockerr')
 
 
 def summarize(load, memory, startup, ondemand, reload, reloads=10, activated=None,
-              keepconn=None):
+              keepconn=None, sparse=None):
     """(rows, peer). rows: (group, metric, label, fpm median, pool median, ratio median,
     ratio min, ratio max), php-pool against php-fpm. peer: {(group, metric): (uwsgi median,
     uwsgi/fpm ratio median, ratio min, ratio max)} for the rows uWSGI was measured in."""
@@ -1142,11 +1205,18 @@ def summarize(load, memory, startup, ondemand, reload, reloads=10, activated=Non
                      float('nan'), min(c), max(c)))
     for script in [s[0] for s in KEEPCONN_SCRIPTS if s[0] in (keepconn or {})]:
         series('keepconn_' + script, keepconn[script], KEEPCONN_METRICS)
+    for script in [s for s in SPARSE_SCRIPTS if s in (sparse or {})]:
+        series('sparse_' + script, sparse[script],
+               [('sparse_ms', 'request %g s after the previous one, ms' % SPARSE_GAP_S)])
     if memory:
         for metric, label in [('pss_manager_kb', 'PSS manager kB'),
                               ('pss_worker_avg_kb', 'PSS per worker kB'),
                               ('pss_workers_kb', 'PSS all workers kB'),
                               ('pss_total_kb', 'PSS manager + workers kB'),
+                              ('pss_workers_idle_kb', 'PSS all workers, idle %d s kB'
+                               % (POOL_IDLE_RELEASE_S + 1)),
+                              ('pss_total_idle_kb', 'PSS manager + workers, idle %d s kB'
+                               % (POOL_IDLE_RELEASE_S + 1)),
                               ('pss_workers_busy_kb', 'PSS all workers, under load (app) kB')]:
             if metric not in memory['fpm']:
                 continue
@@ -1356,6 +1426,8 @@ def plot(rows, path, peer=None):
     groups = [s[0] for s in SCRIPTS] + ['keepconn_' + s[0] for s in KEEPCONN_SCRIPTS]
     metrics = [('rps', 'req/s'), ('p99_ms', 'p99 latency'), ('cpu_us', 'CPU per request')]
     other = [('memory', 'pss_workers_kb', 'PSS workers'), ('memory', 'pss_total_kb', 'PSS total'),
+             ('memory', 'pss_workers_idle_kb', 'PSS workers idle'),
+             ('sparse_cpu', 'sparse_ms', 'cpu 2 s apart'),
              ('startup', 'first_response_ms', 'start-up'),
              ('startup', 'socket_activated_ms', 'socket-activated'),
              ('ondemand', 'first_request_ms', 'ondemand 1st'),
@@ -1472,10 +1544,15 @@ def write_results_md(path, rows, info, args, table, lines, have_plot, peer=None,
            'divided by the requests; "CPU µs/req" from /proc/PID/schedstat (the same sum, in ns), '
            '"(stat ticks)" from /proc/PID/stat utime+stime (10 ms ticks: coarse for the slow '
            'scripts)',
-           '- PSS (/proc/PID/smaps_rollup) after all load rounds, the workers idle for over a '
-           'second (php-pool\'s idle workers give back what big requests left cached; '
+           '- PSS (/proc/PID/smaps_rollup) after all load rounds: each backend in turn serves every '
+           'script for 1 s, idles 1.5 s and is measured; then all again once idle %d s (php-pool\'s '
+           'workers give back what requests left cached after pm.process_idle_timeout, 10 s; '
            'php-fpm\'s keep it); "workers" '
-           'include any other process below the manager (there is none); reloads under load: wrk '
+           'include any other process below the manager (there is none)' % (POOL_IDLE_RELEASE_S + 1),
+           '- sparse traffic: %s, %d single requests each %g s after the same backend\'s previous '
+           'one (after 10 back to back), through nginx' % (' and '.join(SPARSE_SCRIPTS), SPARSE_COUNT,
+                                                       SPARSE_GAP_S),
+           '- reloads under load: wrk '
            '`/sleep.php?ms=20` with 16 connections, one signal every %.1f s (uWSGI: SIGHUP to '
            'its master)' % args.reload_interval,
            '- socket-activated cold start: the harness creates the listening socket, queues a '
@@ -1532,7 +1609,7 @@ def main():
     ap.add_argument('--reload-interval', type=float, default=1.0)
     ap.add_argument('--startup-tries', type=int, default=5)
     ap.add_argument('--skip', default='', help='comma-separated phases or peers to skip: '
-                    'load,memory,keepconn,startup,socket,ondemand,reload,uwsgi')
+                    'load,memory,sparse,keepconn,startup,socket,ondemand,reload,uwsgi')
     ap.add_argument('--quick', action='store_true',
                     help='a development run: 1 round of 3 s, every phase but startup and ondemand '
                     'once, briefly (1 socket-activated start each, 2 reloads); nothing written')
@@ -1586,7 +1663,7 @@ def main():
         signal.signal(sig, lambda signum, _frame: sys.exit(128 + signum))
     tmp = tempfile.mkdtemp(prefix='php-pool-bench-')
     ini_dir = php_ini_dir(tmp)
-    load = memory = startup = ondemand = reload = activated = keepconn = None
+    load = memory = startup = ondemand = reload = activated = keepconn = sparse = None
     started = []
     try:
         if not {'load', 'memory', 'keepconn'} <= skip:
@@ -1612,14 +1689,13 @@ def main():
                 load = load_phase(tmp, backends, nginxes, scripts, args.rounds, args.duration,
                                   args.warmup, peer_status['unsupported'])
             if 'memory' not in skip:
-                # The workers idle (the nginx ceiling ran last): php-pool's have given back
-                # what requests left behind (after 1 s idle); php-fpm's keep it.
-                time.sleep(1.5)
-                memory = memory_phase(backends)
+                memory = memory_phase(tmp, backends, nginxes, peer_status['unsupported'])
                 idle = idle_phase(backends)
                 busy = busy_memory_phase(tmp, backends, nginxes, peer_status['unsupported'])
                 for kind, figures in list(idle.items()) + list(busy.items()):
                     memory[kind].update(figures)
+            if 'sparse' not in skip:
+                sparse = sparse_phase(backends, nginxes, peer_status['unsupported'])
             if 'keepconn' not in skip:
                 kc_backends = []
                 for b in backends:
@@ -1657,7 +1733,7 @@ def main():
             shutil.rmtree(tmp, ignore_errors=True)
 
     rows, peer = summarize(load or {}, memory, startup, ondemand, reload, args.reloads, activated,
-                           keepconn)
+                           keepconn, sparse)
     table = render_table(rows, peer, peer_status['unsupported'])
     lines = bench_lines(rows, peer)
     print(table)

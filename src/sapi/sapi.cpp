@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -450,6 +451,7 @@ __attribute__((noinline)) void serve(RequestResult& result) {
   }
   result.status = SG(sapi_headers).http_response_code;
   result.memory_peak = zend_memory_peak_usage(1);
+  result.memory_used_peak = zend_memory_peak_usage(0);
   if (SG(request_info).path_translated) {
     efree(SG(request_info).path_translated);
     SG(request_info).path_translated = nullptr;
@@ -523,20 +525,30 @@ bool worker_init(const config::PoolConfig& pool, std::string& error) {
   return true;
 }
 
+// Pages of the chunk Zend always keeps from `first_page` on: free (the heap was reset at the end
+// of the request) and Zend assumes nothing of a free page's contents, so the kernel may take
+// them back; they come back zeroed on the next touch.
+static void discard_kept_chunk_pages(size_t first_page) {
+  if (!is_zend_mm()) return;
+  first_page = std::max<size_t>(first_page, ZEND_MM_FIRST_PAGE);  // the header holds the heap
+  if (first_page >= ZEND_MM_PAGES) return;
+  auto chunk = reinterpret_cast<uintptr_t>(zend_mm_get_heap()) & ~(ZEND_MM_CHUNK_SIZE - 1);
+  madvise(reinterpret_cast<void*>(chunk + first_page * ZEND_MM_PAGE_SIZE),
+          (ZEND_MM_PAGES - first_page) * ZEND_MM_PAGE_SIZE, MADV_DONTNEED);
+}
+
+void trim_idle_memory(size_t keep_bytes) {
+  discard_kept_chunk_pages(ZEND_MM_FIRST_PAGE +
+                           (keep_bytes + ZEND_MM_PAGE_SIZE - 1) / ZEND_MM_PAGE_SIZE);
+}
+
 void release_idle_memory() {
   // Zend's end-of-request shutdown keeps as many cached chunks as the running average of the
   // requests' peaks; the same shutdown, between requests (the heap is empty then), halves that
   // average each time, so a few rounds free them all (munmap).
   for (int i = 0; i < 12; i++) shutdown_memory_manager(true, false);
   // What is left is the first chunk, whose pages stay resident once a request has touched them.
-  // The shutdown above reset it: every page after its header (which holds the heap itself) is
-  // free, and Zend assumes nothing of a free page's contents, so the kernel may take them back
-  // (they come back zeroed on the next touch).
-  if (is_zend_mm()) {
-    auto chunk = reinterpret_cast<uintptr_t>(zend_mm_get_heap()) & ~(ZEND_MM_CHUNK_SIZE - 1);
-    const size_t header = ZEND_MM_FIRST_PAGE * ZEND_MM_PAGE_SIZE;
-    madvise(reinterpret_cast<void*>(chunk + header), ZEND_MM_CHUNK_SIZE - header, MADV_DONTNEED);
-  }
+  discard_kept_chunk_pages(0);
   malloc_trim(0);
 }
 

@@ -50,8 +50,9 @@ using StatusExporter = bool (*)(void* php_array_zval);
 
 struct RequestResult {
   int status = 200;
-  uint64_t memory_peak = 0;
-  bool engine_broken = false;  // a bailout outside a script: the worker must not go on
+  uint64_t memory_peak = 0;       // Zend's chunks at the peak (php-fpm's %M)
+  uint64_t memory_used_peak = 0;  // what the script had allocated at its peak, in bytes
+  bool engine_broken = false;     // a bailout outside a script: the worker must not go on
 };
 
 // Runs one request: params are the request's CGI variables (edited as php-fpm edits them).
@@ -62,5 +63,8 @@ RequestResult run_request(RequestIo& io, fastcgi::Params& params);
 // pages requests touched in the chunk it always keeps, and the C heap's free pages. php-fpm
 // keeps them all for the worker's lifetime.
 void release_idle_memory();
+// The lighter step, for a short pause: only the pages of the chunk Zend always keeps past its
+// first `keep_bytes` (Zend packs a request's allocations from the chunk's start).
+void trim_idle_memory(size_t keep_bytes);
 
 }  // namespace php_pool::sapi

@@ -114,7 +114,8 @@ int Waiter::expire_parked() {
   return next_ms;
 }
 
-bool Waiter::next(Next& out, const volatile sig_atomic_t& stop, int idle_ms, void (*on_idle)()) {
+bool Waiter::next(Next& out, const volatile sig_atomic_t& stop, int idle_ms,
+                  const IdleStep& on_idle) {
   epoll_event events[16];
   uint64_t idle_at = idle_ms > 0 ? scoreboard::now_monotonic_us() + uint64_t(idle_ms) * 1000 : 0;
   for (;;) {
@@ -127,9 +128,10 @@ bool Waiter::next(Next& out, const volatile sig_atomic_t& stop, int idle_ms, voi
     if (idle_at) {
       uint64_t now = scoreboard::now_monotonic_us();
       if (now >= idle_at) {
-        if (on_idle) on_idle();
-        idle_at = 0;
-      } else {
+        const int again_ms = on_idle ? on_idle() : 0;
+        idle_at = again_ms > 0 ? now + uint64_t(again_ms) * 1000 : 0;
+      }
+      if (idle_at) {
         int ms = int((idle_at - now) / 1000) + 1;
         if (timeout < 0 || ms < timeout) timeout = ms;
       }

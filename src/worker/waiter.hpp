@@ -7,6 +7,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -30,10 +31,13 @@ class Waiter {
     bool accepted = false;     // a new connection (else a parked one with its next request)
     bool status_only = false;  // from pm.status_listen
   };
+  // Called after a while with nothing to do; returns how many ms later it wants to be called
+  // again (0: not again before the next connection).
+  using IdleStep = std::function<int()>;
   // Waits for the next connection to serve. False when `stop` becomes true (a signal
   // interrupts the wait) or on a fatal accept() error. `idle_ms` > 0: after that long with
-  // nothing to do, calls on_idle() once and waits on.
-  bool next(Next& out, const volatile sig_atomic_t& stop, int idle_ms, void (*on_idle)());
+  // nothing to do, calls on_idle() and waits on.
+  bool next(Next& out, const volatile sig_atomic_t& stop, int idle_ms, const IdleStep& on_idle);
   // After serving: keep the connection for its next request, or close it.
   void park();
   void close_active();

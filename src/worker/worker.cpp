@@ -17,6 +17,7 @@
 #include "sapi/sapi.hpp"
 #include "worker/builtin_pages.hpp"
 #include "worker/connection.hpp"
+#include "worker/idle_memory.hpp"
 #include "worker/waiter.hpp"
 
 namespace php_pool::worker {
@@ -40,14 +41,6 @@ const char* find(const fastcgi::Params& params, std::string_view name) {
   for (auto& [k, v] : params)
     if (k == name) return v.c_str();
   return nullptr;
-}
-
-// How long a worker waits idle before it gives back the memory its requests left behind:
-// pm.process_idle_timeout, the idle time after which php-fpm's ondemand stops a whole worker;
-// 0 keeps it (as php-fpm's workers do). A shorter wait costs sparse traffic dearly: a request
-// arriving after the release faults its pages in again (about 1.5 us each here: 12 MiB, 5 ms).
-int idle_release_ms(const config::PoolConfig& pool) {
-  return int(std::chrono::milliseconds(pool.pm_process_idle_timeout).count());
 }
 
 }  // namespace
@@ -108,8 +101,10 @@ void run(const WorkerSetup& setup) {
   uint64_t cpu_mark = cpu_time_us();
   // Copies for the log context: the SAPI may rewrite params while the request runs.
   std::string log_script, log_uri;
-  bool release_pending = false;  // a script ran since the last release: release once idle
-  const int release_ms = idle_release_ms(pool);
+  // Everything goes back after pm.process_idle_timeout, the idle time after which php-fpm's
+  // ondemand stops a whole worker; 0 keeps it, as php-fpm's workers do.
+  IdleMemory idle_memory(int(std::chrono::milliseconds(pool.pm_process_idle_timeout).count()));
+  const Waiter::IdleStep idle_step = [&idle_memory] { return idle_memory.step(); };
 
   // slot.leave: the manager's stop or reload, flagged rather than signalled while busy.
   while (!g_stop && !slot.leave.load(std::memory_order_acquire) &&
@@ -117,9 +112,7 @@ void run(const WorkerSetup& setup) {
     slot.idle_since_us.store(scoreboard::now_monotonic_us(), std::memory_order_relaxed);
     slot.stage.store(scoreboard::Stage::Idle, std::memory_order_release);
     Waiter::Next next;
-    if (!waiter.next(next, g_stop, release_pending ? release_ms : 0, sapi::release_idle_memory))
-      break;
-    release_pending = false;  // released, or busy again (checked anew after this request)
+    if (!waiter.next(next, g_stop, idle_memory.wait_ms(), idle_step)) break;
     Connection& conn = *next.conn;
     pages.begin_connection(conn.fd(), next.status_only);
     // As php-fpm, whose pm.status_listen is served by a pool of its own.
@@ -152,7 +145,7 @@ void run(const WorkerSetup& setup) {
         sapi::RequestResult r = sapi::run_request(conn, params);
         status = r.status;
         memory = r.memory_peak;
-        release_pending = true;  // any script leaves touched pages behind
+        idle_memory.after_request(r.memory_used_peak);  // any script leaves pages behind
         if (r.engine_broken) {
           log::write(log::Level::Error, {},
                      "worker %d: the engine failed outside a script; "

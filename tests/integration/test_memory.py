@@ -2,9 +2,10 @@
 
 Zend keeps the 2 MiB chunks of a request's peak for the next requests, and the pages requests
 touched in the chunk it always keeps stay resident (php-fpm workers hold both for their
-lifetime); a php-pool worker idle for pm.process_idle_timeout (default 10 s) returns them, and
-the C heap's free pages, to the system. Not sooner: a request arriving after the release faults
-its pages in again, which a site with a request every few seconds would pay on each one.
+lifetime). A php-pool worker idle for a second returns the pages of that chunk past what its
+recent requests used; idle for pm.process_idle_timeout (default 10 s), everything, and the C
+heap's free pages. Not more, not sooner: a request arriving after a release faults its pages in
+again, which a site with a request every few seconds would pay on each one.
 """
 
 import re
@@ -74,6 +75,28 @@ class IdleMemoryTest(AllocMixin, BackendTestCase):
         self.assertEqual(self.alloc(kb=1536), pid)
 
 
+class TrimTest(AllocMixin, BackendTestCase):
+    """After a second idle, what the recent requests did not need goes back."""
+
+    POOL_INI = 'pm = static\npm.max_children = 1\n'
+
+    def test_pages_past_the_recent_requests_needs_go_back_after_a_second(self):
+        pid = self.alloc(kb=16)
+        self.assertEqual(self.alloc(kb=1536), pid)  # touches most of the kept chunk
+        for _ in range(12):  # then small requests: the running average of their peaks falls
+            self.assertEqual(self.alloc(kb=64), pid)
+        held = rss_kib(pid)
+        after = wait_until(lambda: (lambda r: r if held - r > 768 else None)(rss_kib(pid)),
+                           3, what='the pages past the small requests given back (RSS %d KiB)'
+                           % held)
+        before = minor_faults(pid)
+        self.assertEqual(self.alloc(kb=64), pid)
+        faults = minor_faults(pid) - before
+        print('\nworker RSS: %d KiB after a 1.5 MiB string and small requests, %d KiB idle 1 s; '
+              'the next small request: %d faults' % (held, after, faults))
+        self.assertLess(faults, 50, 'the trim took pages the small requests use')
+
+
 class SparseRequestsTest(AllocMixin, BackendTestCase):
     """The default: requests a few seconds apart find their memory where they left it."""
 
@@ -94,6 +117,17 @@ class SparseRequestsTest(AllocMixin, BackendTestCase):
         print('\nminor faults of a request 1.5 s after the previous one: %s' % faults)
         # Released and touched again, its chunks are thousands of faults; kept, next to none.
         self.assertLess(max(faults), 300, 'the worker gave its memory back within 1.5 s')
+
+    def test_small_request_after_a_pause_finds_its_pages(self):
+        pid = self.alloc(kb=700)  # within the chunk Zend always keeps
+        for _ in range(8):
+            self.assertEqual(self.alloc(kb=700), pid)
+        time.sleep(1.5)  # past the one-second trim
+        before = minor_faults(pid)
+        self.assertEqual(self.alloc(kb=700), pid)
+        faults = minor_faults(pid) - before
+        print('\nminor faults of a 700 KiB request 1.5 s after the previous one: %d' % faults)
+        self.assertLess(faults, 50, 'the trim took pages the request uses')
 
 
 if __name__ == '__main__':
