@@ -7,7 +7,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <climits>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
@@ -103,7 +105,8 @@ void run(const WorkerSetup& setup) {
   std::string log_script, log_uri;
   // Everything goes back after pm.process_idle_timeout, the idle time after which php-fpm's
   // ondemand stops a whole worker; 0 keeps it, as php-fpm's workers do.
-  IdleMemory idle_memory(int(std::chrono::milliseconds(pool.pm_process_idle_timeout).count()));
+  IdleMemory idle_memory(int(
+      std::min<int64_t>(std::chrono::milliseconds(pool.pm_process_idle_timeout).count(), INT_MAX)));
   const Waiter::IdleStep idle_step = [&idle_memory] { return idle_memory.step(); };
 
   // slot.leave: the manager's stop or reload, flagged rather than signalled while busy.
