@@ -583,18 +583,23 @@ php_admin_value[ffi.enable] = 1
                    10, what='a replacement worker')
         own_pipes = {}
         for w in children_of(manager):
-            # Settled: the worker has made its own connection loop (one epoll instance).
-            wait_until(lambda: 'anon_inode:[eventpoll]' in fd_links(w).values(), 10,
-                       what='worker %d set up' % w)
-            links = fd_links(w)
-            pipes = {fd: link for fd, link in links.items() if link.startswith('pipe:')}
-            self.assertEqual(sorted(pipes), [1, 2],
-                             'worker %d holds pipes other than its stdout/stderr: %r' % (w, links))
-            own_pipes[w] = set(pipes.values())
-            kinds = sorted(link for link in links.values()
-                           if link.startswith('anon_inode:') or link.startswith('pidfd:'))
-            self.assertEqual(kinds, ['anon_inode:[eventpoll]'],
-                             'worker %d holds the manager\'s event loop fds: %r' % (w, links))
+            seen = {}
+
+            def set_up(w=w):
+                # Until it has closed what fork() gave it and made its own connection loop (one
+                # epoll instance), a new worker still holds the manager's descriptors: only its
+                # stdout/stderr pipes and that epoll may be left once it serves.
+                seen['links'] = links = fd_links(w)
+                pipes = sorted(fd for fd, link in links.items() if link.startswith('pipe:'))
+                kinds = sorted(link for link in links.values()
+                               if link.startswith('anon_inode:') or link.startswith('pidfd:'))
+                return pipes == [1, 2] and kinds == ['anon_inode:[eventpoll]']
+            try:
+                wait_until(set_up, 10, what='worker %d set up' % w)
+            except AssertionError:
+                self.fail('worker %d holds pipes other than its stdout/stderr, or the manager\'s '
+                          'event loop fds: %r' % (w, seen['links']))
+            own_pipes[w] = {link for link in seen['links'].values() if link.startswith('pipe:')}
         # Each worker's pipes are its own: no two workers share one.
         workers = list(own_pipes)
         for i, a in enumerate(workers):
