@@ -869,12 +869,13 @@ POOL_IDLE_RELEASE_S = 10
 
 
 def pss_figures(b):
+    """(manager kB, [each worker kB], [other processes kB], workers and others together kB)"""
     workers = b.workers()
     w = [pss_kb(p) for p in workers]
     # Any other process below the manager counts with the workers (none at present: php-pool
     # answers seccomp notifications in its manager; it used to run a helper per worker).
     helpers = [pss_kb(p) for p in descendants_of(b.pid) if p not in workers]
-    return pss_kb(b.pid), w, helpers
+    return pss_kb(b.pid), w, helpers, sum(w) + sum(helpers)
 
 
 def memory_phase(tmp, backends, nginxes, unsupported=None, warm_s=1):
@@ -890,8 +891,7 @@ def memory_phase(tmp, backends, nginxes, unsupported=None, warm_s=1):
                 wrk(tmp, nginxes[b.kind].url(path), lua, conns, warm_s)
         ended[b.kind] = time.monotonic()
         time.sleep(1.5)
-        manager, w, helpers = pss_figures(b)
-        all_w = sum(w) + sum(helpers)
+        manager, w, helpers, all_w = pss_figures(b)
         out[b.kind] = {'pss_manager_kb': manager,
                        'pss_worker_avg_kb': all_w / max(1, len(w)),
                        'pss_workers_kb': all_w, 'pss_total_kb': manager + all_w,
@@ -900,9 +900,9 @@ def memory_phase(tmp, backends, nginxes, unsupported=None, warm_s=1):
             % (b.name, manager, w, helpers))
     time.sleep(max(0.0, max(ended.values()) + POOL_IDLE_RELEASE_S + 1.5 - time.monotonic()))
     for b in backends:
-        manager, w, helpers = pss_figures(b)
-        out[b.kind]['pss_workers_idle_kb'] = sum(w) + sum(helpers)
-        out[b.kind]['pss_total_idle_kb'] = manager + sum(w) + sum(helpers)
+        manager, w, _helpers, all_w = pss_figures(b)
+        out[b.kind]['pss_workers_idle_kb'] = all_w
+        out[b.kind]['pss_total_idle_kb'] = manager + all_w
         log('%s PSS idle %.0f s: manager %d kB, workers %s kB'
             % (b.name, time.monotonic() - ended[b.kind], manager, w))
     return out
@@ -952,7 +952,7 @@ def sparse_phase(backends, nginxes, unsupported=None):
             for b in runs:
                 time.sleep(max(0.0, last[b.kind] + SPARSE_GAP_S - time.monotonic()))
                 t = time.monotonic()
-                status, body = nginxes[b.kind].get(path)
+                status, _body = nginxes[b.kind].get(path)
                 last[b.kind] = time.monotonic()
                 if status != 200:
                     raise RuntimeError('%s %s: status %d' % (b.name, path, status))
