@@ -46,6 +46,7 @@ WWW = os.path.join(HERE, 'www')
 APP = os.path.join(HERE, 'app')
 LUA = os.path.join(HERE, 'lua')
 FPM_BIN = os.environ.get('PHP_FPM_BIN', '/usr/sbin/php-fpm8.2')
+PHP_CLI_BIN = os.environ.get('PHP_CLI_BIN', '/usr/bin/php8.2')  # the cold-start floor
 NGINX_BIN = shutil.which('nginx') or '/usr/sbin/nginx'
 WRK_BIN = shutil.which('wrk') or '/usr/bin/wrk'
 UWSGI_BIN = os.environ.get('UWSGI_BIN') or shutil.which('uwsgi') or '/usr/bin/uwsgi'
@@ -1025,13 +1026,43 @@ def ondemand_phase(tmp, ini_dir, pool_bin, tries):
     return res
 
 
+def php_cli_floor_ms(ini_dir, script):
+    """PHP's own floor for a cold start with this php.ini: Debian's php-cli, the same engine
+    build as php-fpm, starts (php.ini, conf.d, every extension's MINIT; opcache.enable_cli=1, so
+    that opcache sets up its shared memory as in both servers), runs `script` and writes its
+    output. No socket, no fork, no FastCGI: what no server that starts PHP can go below. Started
+    and timed as the servers are (_Forked, from the fork to the first bytes of output)."""
+    env = dict(os.environ, PHP_INI_SCAN_DIR=os.path.join(ini_dir, 'conf.d'))
+    argv = [PHP_CLI_BIN, '-c', os.path.join(ini_dir, 'php.ini'), '-d', 'opcache.enable_cli=1',
+            script]
+    r, w = os.pipe()
+    null = os.open(os.devnull, os.O_RDONLY)
+    try:
+        t0 = time.monotonic()
+        p = _Forked(argv, env, None, w, null)  # /dev/null as the fd 3 it ignores
+        os.close(w)
+        w = -1
+        out = os.read(r, 5)
+        t = (time.monotonic() - t0) * 1000
+        while os.read(r, 65536):
+            pass
+        p.wait(10)
+    finally:
+        for fd in (r, w, null):
+            if fd >= 0:
+                os.close(fd)
+    if out != b'Hello':
+        raise RuntimeError('%s %s gave %r' % (PHP_CLI_BIN, script, out))
+    return t
+
+
 def socket_phase(tmp, ini_dir, pool_bin, tries):
     """Socket-activated cold start, the same way for both: the harness creates the listening
     unix socket, connects to it and sends a request (it waits in the backlog), then fork+execs
     the backend with the socket as fd 3 (php-fpm: FPM_SOCKETS="PATH=3", it logs "using
     inherited socket"; php-pool: LISTEN_FDS=1, LISTEN_PID) and times from the fork to the end
     of the response."""
-    res = {'fpm': [], 'pool': []}
+    res = {'fpm': [], 'pool': [], 'floor': []}
     hello = os.path.join(WWW, 'hello.php')
     params = nginx_params(hello)
     body = b''.join(_nv(k, v) for k, v in params.items())
@@ -1081,6 +1112,9 @@ def socket_phase(tmp, ini_dir, pool_bin, tries):
                 lsock.close()
                 if b:
                     b.stop()
+        t = php_cli_floor_ms(ini_dir, hello)
+        res['floor'].append(t)
+        log('php-cli floor: output after %.1f ms' % t)
     return res
 
 
@@ -1243,6 +1277,13 @@ def summarize(load, memory, startup, ondemand, reload, reloads=10, activated=Non
         rows.append(('startup', 'socket_activated_ms',
                      'socket-activated cold start to 1st response ms',
                      med(activated['fpm']), med(activated['pool']), med(rs), min(rs), max(rs)))
+        if activated.get('floor'):
+            rs = [ratio(f, a) for a, f in zip(activated['fpm'], activated['floor'])]
+            rows.append(('startup', 'php_cli_floor_ms',
+                         'floor, no server: php-cli runs hello.php, same php.ini ms '
+                         '(php-pool column: the floor; ratio: floor / php-fpm)',
+                         med(activated['fpm']), med(activated['floor']), med(rs), min(rs),
+                         max(rs)))
         if activated.get('pool_engine'):
             e = activated['pool_engine']
             rows.append(('startup', 'pool_engine_ms', "of which php-pool's PHP engine start-up ms",
@@ -1558,6 +1599,9 @@ def write_results_md(path, rows, info, args, table, lines, have_plot, peer=None,
            '- socket-activated cold start: the harness creates the listening socket, queues a '
            'request on it, then starts the backend with it as fd 3 (php-fpm: FPM_SOCKETS, '
            'php-pool: LISTEN_FDS); time from the fork to the response',
+           '- cold-start floor: after each pair, Debian\'s php-cli (the same engine build as '
+           'php-fpm) with the same php.ini and conf.d and opcache.enable_cli=1 runs hello.php; '
+           'time from the fork to its output. No server can start PHP faster than that',
            '',
            '| script | connections | what |', '|---|---|---|']
     for name, url, lua, conns, _ in SCRIPTS:
