@@ -102,9 +102,11 @@ class HostileClientTest(BackendTestCase):
 
     def setUp(self):
         self.manager = self.backend.pid
-        self.workers = wait_until(
-            lambda: len(self.backend.worker_pids()) == WORKERS and sorted(
-                self.backend.worker_pids()), 10, what='%d workers' % WORKERS)
+        def all_workers():
+            pids = self.backend.worker_pids()  # one look: the list checked is the one returned
+            return len(pids) == WORKERS and sorted(pids)
+
+        self.workers = wait_until(all_workers, 10, what='%d workers' % WORKERS)
         self.log_mark = len(self.backend.log_text())
         self.good = GoodTraffic(self.backend.socket_path)
         time.sleep(0.1)
