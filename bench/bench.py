@@ -1112,6 +1112,11 @@ def socket_phase(tmp, ini_dir, pool_bin, tries):
                 lsock.close()
                 if b:
                     b.stop()
+        if not os.access(PHP_CLI_BIN, os.X_OK):
+            if i == 0:
+                log('php-cli floor: not measured: %s is not installed (Debian: php8.2-cli)'
+                    % PHP_CLI_BIN)
+            continue
         t = php_cli_floor_ms(ini_dir, hello)
         res['floor'].append(t)
         log('php-cli floor: output after %.1f ms' % t)
