@@ -775,14 +775,22 @@ def sanity(backends, nginxes):
     return infos, unsupported
 
 
+def runs_script(backend, script_name, unsupported=None):
+    """Every backend runs every script but uWSGI where its plugin cannot (`unsupported`)."""
+    return not (backend.kind == 'uwsgi' and script_name in (unsupported or {}))
+
+
+def backends_for(backends, script_name, unsupported=None):
+    return [b for b in backends if runs_script(b, script_name, unsupported)]
+
+
 def load_phase(tmp, backends, nginxes, scripts, rounds, duration, warmup, unsupported=None):
     """Every round: each script on every backend back to back; the order flips every round."""
-    unsupported = unsupported or {}
     results = {s[0]: {b.kind: [] for b in backends} for s in scripts}
     results['ceiling'] = {'nginx': []}
 
     def runs(s):
-        return [b for b in backends if not (b.kind == 'uwsgi' and s[0] in unsupported)]
+        return backends_for(backends, s[0], unsupported)
     for s in scripts:
         for b in runs(s):
             wrk(tmp, nginxes[b.kind].url(s[1]), s[2], s[3], warmup)
@@ -888,7 +896,7 @@ def memory_phase(tmp, backends, nginxes, unsupported=None, warm_s=1):
     ended = {}
     for b in backends:
         for name, path, lua, conns, _ in SCRIPTS:
-            if not (b.kind == 'uwsgi' and name in (unsupported or {})):
+            if runs_script(b, name, unsupported):
                 wrk(tmp, nginxes[b.kind].url(path), lua, conns, warm_s)
         ended[b.kind] = time.monotonic()
         time.sleep(1.5)
@@ -914,9 +922,7 @@ def busy_memory_phase(tmp, backends, nginxes, unsupported=None, seconds=4):
     sampled halfway through."""
     name, path, lua, conns, _ = next(s for s in SCRIPTS if s[0] == 'app')
     out = {}
-    for b in backends:
-        if b.kind == 'uwsgi' and name in (unsupported or {}):
-            continue
+    for b in backends_for(backends, name, unsupported):
         t = threading.Thread(target=wrk, args=(tmp, nginxes[b.kind].url(path), lua, conns,
                                                 seconds))
         t.start()
@@ -942,7 +948,7 @@ def sparse_phase(backends, nginxes, unsupported=None):
     out = {}
     for name in SPARSE_SCRIPTS:
         path = next(s[1] for s in SCRIPTS if s[0] == name)
-        runs = [b for b in backends if not (b.kind == 'uwsgi' and name in (unsupported or {}))]
+        runs = backends_for(backends, name, unsupported)
         last = {}
         for b in runs:
             for _ in range(10):
@@ -1063,6 +1069,9 @@ def socket_phase(tmp, ini_dir, pool_bin, tries):
     inherited socket"; php-pool: LISTEN_FDS=1, LISTEN_PID) and times from the fork to the end
     of the response."""
     res = {'fpm': [], 'pool': [], 'floor': []}
+    have_cli = os.access(PHP_CLI_BIN, os.X_OK)
+    if not have_cli:
+        log('php-cli floor: not measured: %s is not installed (Debian: php8.2-cli)' % PHP_CLI_BIN)
     hello = os.path.join(WWW, 'hello.php')
     params = nginx_params(hello)
     body = b''.join(_nv(k, v) for k, v in params.items())
@@ -1112,14 +1121,10 @@ def socket_phase(tmp, ini_dir, pool_bin, tries):
                 lsock.close()
                 if b:
                     b.stop()
-        if not os.access(PHP_CLI_BIN, os.X_OK):
-            if i == 0:
-                log('php-cli floor: not measured: %s is not installed (Debian: php8.2-cli)'
-                    % PHP_CLI_BIN)
-            continue
-        t = php_cli_floor_ms(ini_dir, hello)
-        res['floor'].append(t)
-        log('php-cli floor: output after %.1f ms' % t)
+        if have_cli:
+            t = php_cli_floor_ms(ini_dir, hello)
+            res['floor'].append(t)
+            log('php-cli floor: output after %.1f ms' % t)
     return res
 
 
