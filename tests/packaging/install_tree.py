@@ -80,6 +80,14 @@ def main():
                   'installed %s mode %o' % (path, mode))
         check(os.path.isdir(at('/etc/php-pool/conf.d')), 'installed /etc/php-pool/conf.d/')
 
+        # Full RELRO (meson.build): a read-only GOT, every symbol bound at start, so a forked
+        # worker never runs the lazy binder.
+        if os.path.isfile(at(sbin)):
+            elf = subprocess.run(['readelf', '-W', '--dynamic', '--program-headers', at(sbin)],
+                                 capture_output=True, text=True).stdout
+            check('GNU_RELRO' in elf and re.search(r'\(FLAGS\)\s+BIND_NOW', elf) is not None,
+                  'installed %s has full RELRO (GNU_RELRO, BIND_NOW)' % sbin)
+
         files = set()
         for root, _, names in os.walk(dest):
             files.update(os.path.join(root, n)[len(dest):] for n in names)
