@@ -41,8 +41,8 @@ struct PoolConfig {
   Source source;     // where the section starts
 
   // listening
-  std::string listen;  // as written (unix path, port, addr:port, [v6]:port)
-  int listen_backlog = 511;
+  std::string listen;       // as written (unix path, port, addr:port, [v6]:port)
+  int listen_backlog = -1;  // php-fpm's default on Linux: the kernel's limit (somaxconn)
   std::string listen_owner, listen_group, listen_mode;  // mode as octal text, "" = default
   std::string listen_acl_users, listen_acl_groups;
   std::vector<std::string> listen_allowed_clients;  // empty = any

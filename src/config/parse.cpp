@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <initializer_list>
 
 #include "config/internal.hpp"
 
@@ -505,13 +506,40 @@ class Loader {
         error(where, "'" + canonical + "': empty value");
         return;
       }
-      pool.env[key] = value;
+      if (!pool.env.emplace(key, value).second) {
+        shadowed(where, pool, canonical, {canonical});
+        return;
+      }
     } else if (base == "access.suppress_path") {
       pool.access_suppress_path.push_back(value);
     } else {
-      pool.php_ini.push_back({key, value, base.rfind("php_admin_", 0) == 0});
+      bool admin = base.rfind("php_admin_", 0) == 0;
+      bool adds_up = key == "extension" || key == "disable_functions" || key == "disable_classes";
+      bool again = std::any_of(pool.php_ini.begin(), pool.php_ini.end(),
+                               [&](const PhpIni& e) { return e.admin == admin && e.name == key; });
+      pool.php_ini.push_back({key, value, admin});
+      if (again && !adds_up) {
+        std::string value_kind = admin ? "php_admin_value[" : "php_value[";
+        std::string flag_kind = admin ? "php_admin_flag[" : "php_flag[";
+        shadowed(where, pool, canonical, {value_kind + key + "]", flag_kind + key + "]"});
+        return;
+      }
     }
-    pool.directive_sources[canonical] = where;
+    pool.directive_sources.emplace(canonical, where);
+  }
+
+  // php-fpm keeps the first of two lines for one env[] or php_*_value[] key (it prepends each
+  // to a list it applies from the head): say so, naming the line that wins.
+  void shadowed(const Source& where, PoolConfig& pool, const std::string& canonical,
+                std::initializer_list<std::string> first_names) {
+    for (const std::string& name : first_names) {
+      auto first = pool.directive_sources.find(name);
+      if (first == pool.directive_sources.end()) continue;
+      warning(where, "'" + canonical + "' is set again and ignored: the first value, at " +
+                         first->second.file + ":" + std::to_string(first->second.line) +
+                         ", stays (as in php-fpm)");
+      return;
+    }
   }
 
   void include(const Source& where, int depth, const std::string& pattern_in) {

@@ -290,7 +290,7 @@ class PoolValidator {
                                                  std::to_string(c.pm_process_idle_timeout.count()) +
                                                  "s) must be greater than 0s");
       }
-      if (c.listen_backlog < 511) {
+      if (c.listen_backlog >= 0 && c.listen_backlog < 511) {
         warning(at("listen.backlog"), "listen.backlog(" + std::to_string(c.listen_backlog) +
                                           ") is too low for the ondemand process manager "
                                           "(511 or more is recommended)");

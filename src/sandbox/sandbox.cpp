@@ -49,6 +49,7 @@ struct Prepared {
   uid_t uid = 0;
   gid_t gid = 0;
   std::string user;
+  std::string home;           // the user's home directory, for HOME
   std::vector<gid_t> groups;  // what initgroups() would set, looked up outside the chroot
 
   bool seccomp = false;
@@ -95,7 +96,8 @@ bool prepare_identity(const config::PoolConfig& pool, bool allow_root, Prepared&
   }
   p.uid = pw->pw_uid;
   p.gid = pw->pw_gid;
-  p.user = pool.user;
+  p.user = pw->pw_name;
+  p.home = pw->pw_dir;
   if (!pool.group.empty()) {
     errno = 0;
     struct group* gr = getgrnam(pool.group.c_str());
@@ -228,11 +230,17 @@ bool enter_worker(const config::PoolConfig& pool, bool, std::string& error) {
       return false;
     }
   }
-  // Environment: php-fpm clears it and sets env[] (a value "$NAME" takes the manager's NAME).
+  // Environment, as php-fpm: cleared, then env[] (a value "$NAME" takes the manager's NAME, or
+  // is empty without it), then USER and HOME of the pool's user unless env[] sets them (tools
+  // that scripts run, git or composer, look there).
   std::map<std::string, std::string> env;
   for (auto& [k, v] : pool.env) {
-    const char* from = (v.size() > 1 && v[0] == '$') ? getenv(v.c_str() + 1) : nullptr;
-    env[k] = from ? from : v;
+    const char* from = v[0] == '$' ? getenv(v.c_str() + 1) : v.c_str();
+    env[k] = from ? from : "";
+  }
+  if (p.switch_user) {
+    env.emplace("USER", p.user);
+    env.emplace("HOME", p.home);
   }
   if (pool.clear_env) clearenv();
   for (auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);

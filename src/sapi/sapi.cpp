@@ -520,8 +520,14 @@ bool worker_init(const config::PoolConfig& pool, std::string& error) {
   zend_signal_startup();
   watch_pcntl_signal();
   g_limit_extensions = pool.security_limit_extensions;
-  for (auto& e : pool.php_ini)
-    if (!apply_ini(e, error)) return false;
+  // php-fpm's order: every php_value and php_flag, then every php_admin_value and
+  // php_admin_flag, each from the pool file's last line to its first (php-fpm prepends each
+  // line to its list). So an admin setting wins over a php_value of the same name wherever it
+  // stands, and of two lines for one setting the first wins; extension and disable_functions
+  // lines add up.
+  for (bool admin : {false, true})
+    for (auto e = pool.php_ini.rbegin(); e != pool.php_ini.rend(); ++e)
+      if (e->admin == admin && !apply_ini(*e, error)) return false;
   return true;
 }
 

@@ -287,6 +287,27 @@ TEST(Directives, NamesAreCaseInsensitiveLikePhpFpm) {
   EXPECT_EQ(c.pools[0].listen, "9000");
 }
 
+TEST(Directives, SecondLineForOneKeyIsIgnoredAsInPhpFpm) {
+  TempDir dir;
+  Config c = testing::load_ok(dir, testing::pool("env[A] = first\n"          // 5
+                                                 "env[A] = second\n"         // 6
+                                                 "php_flag[x] = on\n"        // 7
+                                                 "php_value[x] = 0\n"        // 8
+                                                 "php_admin_value[x] = 2\n"  // 9: another list
+                                                 "php_admin_value[extension] = a.so\n"
+                                                 "php_admin_value[extension] = b.so\n"));
+  const PoolConfig& p = c.pools[0];
+  EXPECT_EQ(p.env.at("A"), "first");
+  ASSERT_EQ(p.php_ini.size(), 5u);  // all kept: the worker applies them in php-fpm's order
+  std::string file = dir.path() + "/pool.conf";
+  EXPECT_EQ(testing::all_messages(c.warnings),
+            file + ":6: 'env[A]' is set again and ignored: the first value, at " + file +
+                ":5, stays (as in php-fpm)\n" + file +
+                ":8: 'php_value[x]' is set again and ignored: the first value, at " + file +
+                ":7, stays (as in php-fpm)\n");
+  EXPECT_EQ(p.where("env[A]")->line, 5);
+}
+
 TEST(Directives, ArraysAreCaseSensitive) {
   TempDir dir;
   std::string file = dir.write("x.conf", testing::pool("PHP_VALUE[x] = 1\n"));

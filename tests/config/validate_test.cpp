@@ -113,6 +113,11 @@ TEST(Validate, OndemandIdleTimeoutAndBacklog) {
                 "/pool.conf:5: [pool www] listen.backlog(100) is too low for the "
                 "ondemand process manager (511 or more is recommended)");
   EXPECT_EQ(c.pools[0].pm_process_idle_timeout, std::chrono::seconds(10));
+
+  // php-fpm's default on Linux, -1, is the kernel's limit: nothing to warn about
+  Config d = testing::load_ok(dir, base);
+  EXPECT_EQ(d.pools[0].listen_backlog, -1);
+  EXPECT_TRUE(d.warnings.empty()) << testing::all_messages(d.warnings);
 }
 
 TEST(Validate, StaticNeedsNoSpares) {

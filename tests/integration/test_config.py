@@ -1,6 +1,8 @@
 """Pool-file settings a script can see: php_value / php_admin_value / php_flag, clear_env and
 env[], and the httpoxy protection (a "Proxy:" request header never becomes getenv('HTTP_PROXY'))."""
 
+import unittest
+
 import harness
 from harness import StackTestCase
 
@@ -42,6 +44,50 @@ class IniTest(StackTestCase):
         self.assertEqual(j['ini']['user_agent'], 'pool-ua')
         self.assertEqual(j['ini']['precision'], '10')
         self.assertEqual(j['ini']['default_socket_timeout'], '7')
+
+
+class PrecedenceTest(StackTestCase):
+    """Settings given twice, as php-fpm takes them: a php_admin_value wins over a php_value of
+    the same name wherever it stands (an include a site may edit cannot lift an admin setting),
+    and of two lines for one key the first wins."""
+    POOL_INI = ('pm = static\npm.max_children = 1\n'
+                'php_admin_value[default_socket_timeout] = 7\n'
+                'php_value[default_socket_timeout] = 99\n'
+                'php_value[precision] = 10\n'
+                'php_value[precision] = 11\n'
+                'php_flag[ignore_user_abort] = on\n'
+                'php_value[ignore_user_abort] = 0\n'
+                'env[POOL_FOO] = first\n'
+                'env[POOL_FOO] = second\n'
+                'env[POOL_FROM_RUNNER] = $NOT_IN_THE_RUNNERS_ENV\n')
+
+    def test_admin_value_wins_over_a_later_php_value(self):
+        j = self.get('/ini.php?set=1').json()
+        self.assertEqual(j['ini']['default_socket_timeout'], '7')
+        self.assertIs(j['set']['default_socket_timeout'], False)  # still locked
+
+    def test_first_of_two_lines_wins(self):
+        self.assertEqual(self.get('/ini.php').json()['ini']['precision'], '10')
+        # php_flag and php_value fill one list
+        self.assertEqual(self.get('/ini.php').json()['ini']['ignore_user_abort'], '1')
+        self.assertEqual(self.get('/env.php').json()['getenv']['POOL_FOO'], 'first')
+
+    def test_env_from_a_missing_variable_is_empty(self):
+        self.assertEqual(self.get('/env.php').json()['getenv']['POOL_FROM_RUNNER'], '')
+
+
+@unittest.skipUnless(harness.IS_ROOT, 'switching to the pool user needs root')
+class UserEnvTest(StackTestCase):
+    """Workers of a pool with a user get that user's USER and HOME (git, composer or ssh run
+    from a script look there); env[] still wins."""
+    POOL_INI = ('pm = static\npm.max_children = 1\n'
+                'user = www-data\ngroup = www-data\n'
+                'env[HOME] = /srv/site\n')
+
+    def test_user_and_home(self):
+        j = self.get('/env.php').json()
+        self.assertEqual(j['getenv']['USER'], 'www-data')
+        self.assertEqual(j['getenv']['HOME'], '/srv/site')
 
 
 class ClearEnvTest(StackTestCase):

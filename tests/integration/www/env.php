@@ -1,7 +1,7 @@
 <?php
 // getenv() and $_ENV / $_SERVER views of the environment.
 $names = ['POOL_FOO', 'POOL_SPACES', 'POOL_FROM_RUNNER', 'RUNNER_LEAK', 'PATH', 'HTTP_PROXY', 'REQUEST_METHOD',
-          'HTTP_X_TEST', 'SCRIPT_FILENAME'];
+          'HTTP_X_TEST', 'SCRIPT_FILENAME', 'USER', 'HOME'];
 $out = [];
 foreach ($names as $n) $out['getenv'][$n] = getenv($n);
 $out['server_HTTP_PROXY'] = $_SERVER['HTTP_PROXY'] ?? null;
