@@ -2,6 +2,10 @@
 // unit overrides pass.
 #include "cli.hpp"
 
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <iostream>
 #include <string_view>
@@ -233,6 +237,34 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
   return r;
 }
 
+// As root, the accounts a pool names must exist, as at start (and as php-fpm -t checks): the
+// workers' user and group, the socket's listen.owner and listen.group. Not as another user:
+// then nothing is switched to or chowned. Prints each problem; returns how many.
+int check_accounts(const config::PoolConfig& p, bool allow_root) {
+  if (geteuid() != 0) return 0;
+  int errors = 0;
+  auto report = [&](const char* directive, const std::string& message) {
+    const config::Source* s = p.where(directive);
+    std::cerr << (s ? config::Diagnostic{*s, message}.format() : message) << "\n";
+    errors++;
+  };
+  if (p.user.empty() && !allow_root)
+    report("user", "[pool " + p.name +
+                       "] please specify user and group other than root (or run with -R / "
+                       "--allow-to-run-as-root)");
+  for (const char* d : {"user", "listen.owner"}) {
+    const std::string& name = std::string_view(d) == "user" ? p.user : p.listen_owner;
+    if (!name.empty() && !getpwnam(name.c_str()))
+      report(d, "[pool " + p.name + "] cannot get uid for user '" + name + "'");
+  }
+  for (const char* d : {"group", "listen.group"}) {
+    const std::string& name = std::string_view(d) == "group" ? p.group : p.listen_group;
+    if (!name.empty() && !getgrnam(name.c_str()))
+      report(d, "[pool " + p.name + "] cannot get gid for group '" + name + "'");
+  }
+  return errors;
+}
+
 int run_config_test(const Options& options) {
   config::LoadOptions lo;
   lo.prefix = options.prefix;
@@ -262,20 +294,21 @@ int run_config_test(const Options& options) {
   } else {
     for (const auto& p : c.pools) pools.push_back(&p);
   }
-  // The seccomp policy each pool names must read and compile, as at start.
-  int policy_errors = 0;
+  // The accounts and the seccomp policy each pool names must be there, as at start.
+  int system_errors = 0;
   for (const auto* p : pools) {
+    system_errors += check_accounts(*p, options.allow_to_run_as_root);
     std::string error;
     if (sandbox::check_policy(p->sandbox_seccomp, error)) continue;
     const config::Source* where = p->where("sandbox.seccomp");
     if (!error.empty() && error[0] != '/' && where)
       error = config::Diagnostic{*where, error}.format();
     std::cerr << error << "\n";
-    policy_errors++;
+    system_errors++;
   }
-  if (policy_errors) {
+  if (system_errors) {
     std::cerr << "php-pool: configuration file " << options.config_file << " test failed ("
-              << policy_errors << (policy_errors == 1 ? " error" : " errors") << ")\n";
+              << system_errors << (system_errors == 1 ? " error" : " errors") << ")\n";
     return 1;
   }
   std::cerr.flush();

@@ -35,6 +35,40 @@ int make_socket(int family) {
   return socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 }
 
+// The owner and group a unix socket that php-pool binds itself gets (listen.owner/group, else
+// user/group; only as root). An unknown name stops the start, as in php-fpm: a socket left to
+// root would turn every request into a 502.
+bool socket_owner(const config::PoolConfig& pool, uid_t& uid, gid_t& gid, std::string& error) {
+  uid = uid_t(-1);
+  gid = gid_t(-1);
+  if (geteuid() != 0) return true;
+  auto at = [&](const char* directive) {
+    const config::Source* s = pool.where(directive);
+    return s ? config::Diagnostic{*s, ""}.format() : std::string();
+  };
+  const char* owner_directive = pool.listen_owner.empty() ? "user" : "listen.owner";
+  const std::string& owner = pool.listen_owner.empty() ? pool.user : pool.listen_owner;
+  if (!owner.empty()) {
+    passwd* pw = getpwnam(owner.c_str());
+    if (!pw) {
+      error = at(owner_directive) + "cannot get uid for user '" + owner + "'";
+      return false;
+    }
+    uid = pw->pw_uid;
+  }
+  const char* group_directive = pool.listen_group.empty() ? "group" : "listen.group";
+  const std::string& group = pool.listen_group.empty() ? pool.group : pool.listen_group;
+  if (!group.empty()) {
+    struct group* gr = getgrnam(group.c_str());
+    if (!gr) {
+      error = at(group_directive) + "cannot get gid for group '" + group + "'";
+      return false;
+    }
+    gid = gr->gr_gid;
+  }
+  return true;
+}
+
 bool bind_unix(const config::PoolConfig& pool, const std::string& path, ListenSet& out,
                std::string& error) {
   sockaddr_un sa{};
@@ -44,6 +78,9 @@ bool bind_unix(const config::PoolConfig& pool, const std::string& path, ListenSe
     return false;
   }
   memcpy(sa.sun_path, path.c_str(), path.size() + 1);
+  uid_t uid;
+  gid_t gid;
+  if (!socket_owner(pool, uid, gid, error)) return false;
   int fd = make_socket(AF_UNIX);
   if (fd < 0) {
     error = std::string("socket() failed: ") + strerror(errno);
@@ -68,22 +105,6 @@ bool bind_unix(const config::PoolConfig& pool, const std::string& path, ListenSe
   }
   mode_t mode = 0660;
   if (!pool.listen_mode.empty()) mode = mode_t(strtoul(pool.listen_mode.c_str(), nullptr, 8));
-  uid_t uid = uid_t(-1);
-  gid_t gid = gid_t(-1);
-  std::string owner = pool.listen_owner.empty() ? pool.user : pool.listen_owner;
-  std::string group = pool.listen_group.empty() ? pool.group : pool.listen_group;
-  if (!owner.empty() && geteuid() == 0) {
-    if (passwd* pw = getpwnam(owner.c_str()))
-      uid = pw->pw_uid;
-    else
-      log::write(log::Level::Warning, {}, "listen.owner: no user '%s'", owner.c_str());
-  }
-  if (!group.empty() && geteuid() == 0) {
-    if (struct group* gr = getgrnam(group.c_str()))
-      gid = gr->gr_gid;
-    else
-      log::write(log::Level::Warning, {}, "listen.group: no group '%s'", group.c_str());
-  }
   if (chmod(path.c_str(), mode) < 0 ||
       ((uid != uid_t(-1) || gid != gid_t(-1)) && chown(path.c_str(), uid, gid) < 0)) {
     error = "cannot set owner/mode of '" + path + "': " + strerror(errno);

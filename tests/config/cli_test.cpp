@@ -1,5 +1,6 @@
 // The command line (DESIGN.md "Command line") and php-pool --test.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "cli.hpp"
 #include "test_util.hpp"
@@ -153,7 +154,10 @@ struct Output {
   std::string out, err;
 };
 
-Output run_test(const Options& o) {
+// As -R: the tests' pools name no user, which --test refuses as root without it (see
+// AsRootTheAccountsMustExist).
+Output run_test(Options o, bool allow_root = true) {
+  o.allow_to_run_as_root = allow_root;
   ::testing::internal::CaptureStdout();
   ::testing::internal::CaptureStderr();
   int rc = run_config_test(o);
@@ -211,6 +215,37 @@ TEST(CliConfigTest, FailurePrintsEveryErrorAsFileLine) {
                        ":4: [pool www] pm.max_children must be a positive value\n"
                        "php-pool: configuration file " +
                        file + " test failed (2 errors)\n");
+}
+
+TEST(CliConfigTest, AsRootTheAccountsMustExist) {
+  if (geteuid() != 0) GTEST_SKIP() << "accounts are looked up only as root";
+  TempDir dir;
+  std::string base = "[www]\nlisten = s.sock\npm = static\npm.max_children = 1\n";
+  std::string file = dir.write("x.conf", base +
+                                             "user = pp-no-such-user-x\n"
+                                             "group = pp-no-such-group-x\n"
+                                             "listen.owner = pp-no-such-owner-x\n"
+                                             "listen.group = www-data\n");
+  Output r = run_test(ok({"-t", "--config", file}), false);
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.err, file + ":5: [pool www] cannot get uid for user 'pp-no-such-user-x'\n" + file +
+                       ":7: [pool www] cannot get uid for user 'pp-no-such-owner-x'\n" + file +
+                       ":6: [pool www] cannot get gid for group 'pp-no-such-group-x'\n"
+                       "php-pool: configuration file " +
+                       file + " test failed (3 errors)\n");
+
+  // No user: the workers would run as root, which needs -R, as at start.
+  std::string none = dir.write("none.conf", base);
+  r = run_test(ok({"-t", "--config", none}), false);
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("please specify user and group other than root (or run with -R"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(run_test(ok({"-t", "--config", none})).rc, 0);  // with -R
+
+  std::string good = dir.write("good.conf", base + "user = www-data\ngroup = www-data\n");
+  r = run_test(ok({"-t", "--config", good}), false);
+  EXPECT_EQ(r.rc, 0) << r.err;
 }
 
 TEST(CliConfigTest, SeveralPools) {

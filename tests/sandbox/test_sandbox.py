@@ -746,6 +746,15 @@ class StartupErrorTest(unittest.TestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn('please specify user and group other than root', r.stdout.decode())
 
+    def test_unknown_listen_owner_refused(self):
+        # as php-fpm: a socket left to root would turn every request into a 502
+        conf = self.write_conf('listen.owner = pp-no-such-user-x\n')
+        r = self.run_pool(conf, '-R')
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("%s:5: cannot get uid for user 'pp-no-such-user-x'" % conf,
+                      r.stdout.decode())
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, 'php.sock')))
+
     def test_unknown_user_names_the_line(self):
         conf = self.write_conf('user = pp-no-such-user-x\n')
         r = self.run_pool(conf, '-R')
