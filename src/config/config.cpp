@@ -35,6 +35,19 @@ const char* to_string(SchedPolicy policy) {
   return "?";
 }
 
+bool PhpIni::adds_up() const {
+  return name == "extension" || name == "disable_functions" || name == "disable_classes";
+}
+
+bool PhpIni::shadowed_in(const std::vector<PhpIni>& entries) const {
+  if (adds_up()) return false;
+  for (const PhpIni& e : entries) {
+    if (&e == this) return false;
+    if (e.admin == admin && e.name == name) return true;
+  }
+  return false;
+}
+
 std::string Diagnostic::format() const {
   if (where.line > 0) return where.file + ":" + std::to_string(where.line) + ": " + message;
   if (!where.file.empty()) return where.file + ": " + message;

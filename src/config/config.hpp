@@ -24,6 +24,12 @@ struct PhpIni {
   std::string name;
   std::string value;
   bool admin = false;  // php_admin_*: cannot be changed by ini_set
+
+  // extension, disable_functions, disable_classes: every line counts. Of two lines for another
+  // setting (both admin or both not), only the first does, as in php-fpm.
+  bool adds_up() const;
+  // Whether an earlier entry of ENTRIES (which holds this one) takes this one's place.
+  bool shadowed_in(const std::vector<PhpIni>& entries) const;
 };
 
 struct Source {

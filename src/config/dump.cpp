@@ -104,6 +104,7 @@ std::string format_effective(const Config& config, const std::string& pool) {
     o << "\tsandbox.seccomp = " << p.sandbox_seccomp << "\n";
     for (const auto& [k, v] : p.env) o << "\tenv[" << k << "] = " << v << "\n";
     for (const auto& ini : p.php_ini) {
+      if (ini.shadowed_in(p.php_ini)) continue;  // as the workers apply them
       o << "\t" << (ini.admin ? "php_admin_value[" : "php_value[") << ini.name
         << "] = " << ini.value << "\n";
     }

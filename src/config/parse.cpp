@@ -514,11 +514,8 @@ class Loader {
       pool.access_suppress_path.push_back(value);
     } else {
       bool admin = base.rfind("php_admin_", 0) == 0;
-      bool adds_up = key == "extension" || key == "disable_functions" || key == "disable_classes";
-      bool again = std::any_of(pool.php_ini.begin(), pool.php_ini.end(),
-                               [&](const PhpIni& e) { return e.admin == admin && e.name == key; });
       pool.php_ini.push_back({key, value, admin});
-      if (again && !adds_up) {
+      if (pool.php_ini.back().shadowed_in(pool.php_ini)) {
         std::string value_kind = admin ? "php_admin_value[" : "php_value[";
         std::string flag_kind = admin ? "php_admin_flag[" : "php_flag[";
         shadowed(where, pool, canonical, {value_kind + key + "]", flag_kind + key + "]"});

@@ -134,6 +134,12 @@ void append_name_value(std::string& out, std::string_view name, std::string_view
   out.append(value);
 }
 
+const std::string* find_param(const Params& params, std::string_view name) {
+  for (auto p = params.rbegin(); p != params.rend(); ++p)
+    if (p->first == name) return &p->second;
+  return nullptr;
+}
+
 bool decode_name_values(std::string_view body, Params& out) {
   // Validate and count first, so a malformed body appends nothing and `out` grows once.
   size_t count = 0;

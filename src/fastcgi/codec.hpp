@@ -56,6 +56,10 @@ Header parse_header(const uint8_t in[kHeaderSize]);
 using Param = std::pair<std::string, std::string>;
 using Params = std::vector<Param>;
 
+// The value of NAME, or nullptr. A name sent twice (nginx sends a fastcgi_param repeated after
+// an include) counts with its last value, as in php-fpm, whose table of params keeps the last.
+const std::string* find_param(const Params& params, std::string_view name);
+
 // Name-value pair encoding (1- or 4-byte lengths), appended to out.
 void append_name_value(std::string& out, std::string_view name, std::string_view value);
 // Decodes a complete PARAMS stream body, appending the pairs to out. Returns false on a

@@ -11,26 +11,21 @@
 namespace php_pool::sapi {
 
 const std::string* Env::get(std::string_view name) const {
-  for (auto& [k, v] : params_)
-    if (k == name) return &v;
-  return nullptr;
+  return fastcgi::find_param(params_, name);
 }
 
+// The last of a name sent twice is the one that counts (find_param): change that one.
 void Env::set(std::string_view name, std::string_view value) {
-  for (auto& [k, v] : params_)
-    if (k == name) {
-      v.assign(value);
+  for (auto p = params_.rbegin(); p != params_.rend(); ++p)
+    if (p->first == name) {
+      p->second.assign(value);
       return;
     }
   params_.emplace_back(std::string(name), std::string(value));
 }
 
 void Env::unset(std::string_view name) {
-  for (auto it = params_.begin(); it != params_.end(); ++it)
-    if (it->first == name) {
-      params_.erase(it);
-      return;
-    }
+  std::erase_if(params_, [&](const fastcgi::Param& p) { return p.first == name; });
 }
 
 bool is_valid_path(std::string_view p) {

@@ -51,10 +51,8 @@ struct CgiGlobals {
 CgiGlobals cgi_globals;
 
 const char* param(const char* name) {
-  if (!g_cur.params) return nullptr;
-  for (auto& [k, v] : *g_cur.params)
-    if (k == name) return v.c_str();
-  return nullptr;
+  const std::string* v = g_cur.params ? fastcgi::find_param(*g_cur.params, name) : nullptr;
+  return v ? v->c_str() : nullptr;
 }
 
 // --- sapi_module_struct callbacks --------------------------------------------------------

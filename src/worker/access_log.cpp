@@ -45,13 +45,6 @@ std::string format_time(const std::string& modifier, int64_t epoch) {
   return std::string(buf, n);
 }
 
-const std::string* find_param(const fastcgi::Params* params, const std::string& name) {
-  if (!params) return nullptr;
-  for (auto& [k, v] : *params)
-    if (k == name) return &v;
-  return nullptr;
-}
-
 // %{Name}o: the first response header with that name (case-insensitive), "-" when absent or
 // empty.
 std::string find_header(const std::vector<std::string>* headers, const std::string& name) {
@@ -145,7 +138,7 @@ bool expand(const std::string& fmt, const AccessEntry* e, std::string& out, std:
           return fail("the name of the environment variable must be set between embraces for %%%c",
                       c);
         if (!test) {
-          const std::string* v = find_param(e->params, modifier);
+          const std::string* v = e->params ? fastcgi::find_param(*e->params, modifier) : nullptr;
           piece = v ? *v : "-";
         }
         modifier.clear();

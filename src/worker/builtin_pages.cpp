@@ -20,14 +20,8 @@ namespace php_pool::worker {
 
 namespace {
 
-const std::string* find(const fastcgi::Params& params, std::string_view name) {
-  for (auto& [k, v] : params)
-    if (k == name) return &v;
-  return nullptr;
-}
-
 std::string param(const fastcgi::Params& params, std::string_view name) {
-  const std::string* v = find(params, name);
+  const std::string* v = fastcgi::find_param(params, name);
   return v ? *v : std::string();
 }
 
@@ -146,8 +140,8 @@ bool BuiltinPages::handle(const fastcgi::Params& params, Connection& conn, int& 
   if (log_enabled_) cpu_times(cpu_user_start_us_, cpu_system_start_us_);
 
   // php-fpm matches both pages on the request URI PHP sees: the SCRIPT_NAME.
-  const std::string* script_name = find(params, "SCRIPT_NAME");
-  const std::string* method = find(params, "REQUEST_METHOD");
+  const std::string* script_name = fastcgi::find_param(params, "SCRIPT_NAME");
+  const std::string* method = fastcgi::find_param(params, "REQUEST_METHOD");
   bool head = method && *method == "HEAD";
   bool ping = script_name && !pool_.ping_path.empty() && *script_name == pool_.ping_path;
   bool status_page =

@@ -40,9 +40,8 @@ uint64_t cpu_time_us() {
 }
 
 const char* find(const fastcgi::Params& params, std::string_view name) {
-  for (auto& [k, v] : params)
-    if (k == name) return v.c_str();
-  return nullptr;
+  const std::string* v = fastcgi::find_param(params, name);
+  return v ? v->c_str() : nullptr;
 }
 
 }  // namespace

@@ -306,6 +306,12 @@ TEST(Directives, SecondLineForOneKeyIsIgnoredAsInPhpFpm) {
                 ":8: 'php_value[x]' is set again and ignored: the first value, at " + file +
                 ":7, stays (as in php-fpm)\n");
   EXPECT_EQ(p.where("env[A]")->line, 5);
+  // -tt lists what the workers apply
+  std::string tt = format_effective(c, "www");
+  EXPECT_NE(tt.find("\tphp_value[x] = 1\n"), std::string::npos) << tt;
+  EXPECT_EQ(tt.find("\tphp_value[x] = 0\n"), std::string::npos) << tt;
+  EXPECT_NE(tt.find("\tphp_admin_value[x] = 2\n"), std::string::npos) << tt;
+  EXPECT_NE(tt.find("\tphp_admin_value[extension] = b.so\n"), std::string::npos) << tt;
 }
 
 TEST(Directives, ArraysAreCaseSensitive) {

@@ -854,8 +854,10 @@ def _fcgi_len(n):
 
 
 def fcgi_encode_params(params):
+    """A dict, or a list of (name, value) pairs (a name may repeat, as nginx repeats a
+    fastcgi_param given twice)."""
     out = b''
-    for k, v in params.items():
+    for k, v in (params.items() if hasattr(params, 'items') else params):
         k = k.encode() if isinstance(k, str) else k
         v = v.encode() if isinstance(v, str) else v
         out += _fcgi_len(len(k)) + _fcgi_len(len(v)) + k + v

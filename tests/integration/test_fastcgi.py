@@ -106,6 +106,24 @@ class FastCgiTest(BackendTestCase):
         self.assertEqual(s['HTTP_X_LONG_HEADER'], long_value)
         self.assertEqual(s['HTTP_X_' + 'N' * 200], 'n')
 
+    def test_a_param_sent_twice_counts_with_its_last_value(self):
+        # nginx repeats a fastcgi_param set again after `include fastcgi.conf` (a front
+        # controller's SCRIPT_FILENAME): php-fpm takes the last, for everything it derives.
+        params = list(php_params('pid.php', query='a=1',
+                                 extra={'HTTP_COOKIE': 'c=1', 'HTTP_X_DUP': '1'}).items())
+        params += [('SCRIPT_FILENAME', os.path.join(harness.WWW, 'info.php')),
+                   ('SCRIPT_NAME', '/info.php'), ('QUERY_STRING', 'b=2'),
+                   ('HTTP_COOKIE', 'c=2'), ('HTTP_X_DUP', '2')]
+        out, _err, _ = fcgi_request(self.backend.socket_path, params)
+        status, _h, body = parse_cgi_response(out)
+        self.assertEqual(status, 200, body)
+        j = json.loads(body)  # info.php ran, not pid.php
+        self.assertEqual(j['get'], {'b': '2'})
+        self.assertEqual(j['cookie'], {'c': '2'})
+        self.assertEqual(j['server']['QUERY_STRING'], 'b=2')
+        self.assertEqual(j['server']['PHP_SELF'], '/info.php')
+        self.assertEqual(j['server']['HTTP_X_DUP'], '2')
+
     def test_get_values(self):
         with FcgiConnection(self.backend.socket_path) as c:
             values = c.get_values(['FCGI_MPXS_CONNS'])
