@@ -58,6 +58,10 @@ const char* param(const char* name) {
 // --- sapi_module_struct callbacks --------------------------------------------------------
 
 size_t ub_write(const char* str, size_t len) {
+  // After fastcgi_finish_request() the client has its whole response: what the script still
+  // prints goes nowhere and the script goes on (php-fpm drops it too, but aborts the script
+  // once about 8 KiB of it fill its buffer).
+  if (g_cur.io && g_cur.io->finished()) return len;
   if (!g_cur.io || !g_cur.io->write_stdout(str, len)) {
     php_handle_aborted_connection();
     return 0;
@@ -67,7 +71,7 @@ size_t ub_write(const char* str, size_t len) {
 
 // As php-fpm 8.2: flush() pushes what was written; it does not force the headers out.
 void sapi_flush(void*) {
-  if (g_cur.io && !g_cur.io->flush()) php_handle_aborted_connection();
+  if (g_cur.io && !g_cur.io->finished() && !g_cur.io->flush()) php_handle_aborted_connection();
 }
 
 char* sapi_getenv(const char* name, size_t) {

@@ -223,6 +223,15 @@ class HttpTest(StackTestCase):
         with open(marker) as f:
             self.assertTrue(f.read().startswith('done '))
 
+    def test_output_after_fastcgi_finish_request_goes_nowhere(self):
+        # 6 KB after the response: past PHP's output buffer, so they reach the SAPI
+        marker = os.path.join(self.tmp, 'finish-output-marker')
+        r = self.get('/finish.php?s=0&lines=60&marker=' + urllib.parse.quote(marker))
+        self.assertEqual(r.body, b'finished-early\n')
+        wait_until(lambda: os.path.exists(marker), 10, what='the script to go on after the response')
+        with open(marker) as f:
+            self.assertRegex(f.read(), r'^done \d+ status 0$')  # not aborted
+
     def test_exit_mid_output(self):
         r = self.get('/exit.php')
         self.assertEqual(r.status, 200)
