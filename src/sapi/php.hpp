@@ -15,6 +15,7 @@ extern "C" {
 #include "ext/standard/info.h"
 #include "ext/standard/dl.h"
 #include "zend_ini.h"
+#include "zend_ini_scanner.h"
 #include "zend_signal.h"
 #include "zend_exceptions.h"
 }

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "common/log.hpp"
+#include "sapi/ini_values.hpp"
 #include "sapi/pathinfo.hpp"
 #include "sapi/php.hpp"
 #include "sapi/post_body.hpp"
@@ -340,47 +341,6 @@ int module_startup(sapi_module_struct* module) {
 
 std::string g_ini_entries;
 
-// Sets a pool php_value/php_admin_value as php-fpm does: on the master value, so it holds for
-// every request; admin values become PHP_INI_SYSTEM so ini_set() cannot change them.
-bool apply_ini(const config::PhpIni& e, std::string& error) {
-  if (e.name == "extension") {
-    if (php_load_extension(e.value.c_str(), MODULE_PERSISTENT, 1) == FAILURE) {
-      error = "cannot load extension '" + e.value + "'";
-      return false;
-    }
-    return true;
-  }
-  if (e.name == "disable_functions") {
-    if (!e.value.empty()) zend_disable_functions(e.value.c_str());
-    return true;
-  }
-  if (e.name == "disable_classes") {
-    std::string list = e.value;
-    char* save = nullptr;
-    for (char* tok = strtok_r(list.data(), ", ", &save); tok; tok = strtok_r(nullptr, ", ", &save))
-      zend_disable_class(tok, strlen(tok));
-    return true;
-  }
-  auto* entry =
-      (zend_ini_entry*)zend_hash_str_find_ptr(EG(ini_directives), e.name.data(), e.name.size());
-  if (!entry) {
-    log::write(log::Level::Warning, {}, "php%s_value[%s]: unknown PHP setting, ignored",
-               e.admin ? "_admin" : "", e.name.c_str());
-    return true;
-  }
-  zend_string* value = zend_string_init(e.value.data(), e.value.size(), 1);
-  if (!entry->on_modify || entry->on_modify(entry, value, entry->mh_arg1, entry->mh_arg2,
-                                            entry->mh_arg3, ZEND_INI_STAGE_ACTIVATE) == SUCCESS) {
-    entry->value = value;
-    if (e.admin) entry->modifiable = ZEND_INI_SYSTEM;
-  } else {
-    zend_string_release_ex(value, 1);
-    log::write(log::Level::Warning, {}, "php%s_value[%s]: PHP refused the value '%s'",
-               e.admin ? "_admin" : "", e.name.c_str(), e.value.c_str());
-  }
-  return true;
-}
-
 bool limited_extension(const std::string& path) {
   if (g_limit_extensions.empty()) return false;
   for (auto& ext : g_limit_extensions)
@@ -391,6 +351,7 @@ bool limited_extension(const std::string& path) {
 
 // Runs inside zend_first_try: kept out of line so no local lives across the longjmp.
 __attribute__((noinline)) void serve(RequestResult& result) {
+  apply_request_ini(param("PHP_VALUE"), param("PHP_ADMIN_VALUE"));
   if (php_request_startup() == FAILURE) {
     result.engine_broken = true;
     result.status = 500;
@@ -529,7 +490,7 @@ bool worker_init(const config::PoolConfig& pool, std::string& error) {
   // lines add up.
   for (bool admin : {false, true})
     for (auto e = pool.php_ini.rbegin(); e != pool.php_ini.rend(); ++e)
-      if (e->admin == admin && !apply_ini(*e, error)) return false;
+      if (e->admin == admin && !apply_pool_ini(*e, error)) return false;
   return true;
 }
 

@@ -152,6 +152,45 @@ class FastCgiTest(BackendTestCase):
         self.assertEqual(j['post'], {'k': 'v'})
 
 
+class RequestIniTest(BackendTestCase):
+    """PHP_VALUE and PHP_ADMIN_VALUE, php.ini lines a web server sends with a request (nginx:
+    fastcgi_param PHP_VALUE "upload_max_filesize=64M \\n post_max_size=64M")."""
+    POOL_INI = 'pm = static\npm.max_children = 1\n'  # one worker: the next request sees what is left
+
+    def ini(self, query='', **extra):
+        out, _err, _ = fcgi_request(self.backend.socket_path,
+                                    php_params('ini.php', query=query, extra=extra))
+        return json.loads(parse_cgi_response(out)[2])
+
+    def test_values_apply_and_admin_values_are_locked(self):
+        j = self.ini('set=1', PHP_VALUE='precision=5\nuser_agent = "from the server"',
+                     PHP_ADMIN_VALUE='default_socket_timeout=3')
+        self.assertEqual(j['set']['user_agent'], 'from the server')  # the value before ini_set
+        self.assertEqual(j['set']['precision'], '5')
+        self.assertIs(j['set']['default_socket_timeout'], False)  # locked for the script
+        self.assertEqual(j['ini']['default_socket_timeout'], '3')
+
+    def test_values_act_while_the_request_starts(self):
+        body = b'a=' + b'x' * 3000
+        def post(**extra):
+            out, _err, _ = fcgi_request(
+                self.backend.socket_path,
+                php_params('info.php', method='POST', body=body,
+                           extra=dict(CONTENT_TYPE='application/x-www-form-urlencoded', **extra)),
+                stdin=body)
+            return json.loads(parse_cgi_response(out)[2])['post']
+        self.assertEqual(post()['a']['len'], 3000)
+        self.assertEqual(post(PHP_VALUE='post_max_size=1K'), [])  # too big: PHP drops it
+
+    def test_values_end_with_the_request(self):
+        if harness.is_fpm():
+            self.skipTest("php-fpm keeps them for its worker's next requests, whoever sends them")
+        self.ini(PHP_VALUE='precision=5', PHP_ADMIN_VALUE='default_socket_timeout=3')
+        j = self.ini('set=1')
+        self.assertEqual(j['set']['precision'], '14')  # php.ini's
+        self.assertEqual(j['set']['default_socket_timeout'], '60')  # and changeable again
+
+
 class KeptConnectionTakesItsTurnTest(BackendTestCase):
     """One worker, a kept connection, and new connections queued without pause (nginx opens
     more than its `keepalive N` under load): the kept connection's next request is served in
