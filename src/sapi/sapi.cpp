@@ -444,6 +444,12 @@ bool engine_startup(const EngineOptions& options, std::string& error) {
     return false;
   }
   keep_request_bodies_in_memory();
+  // Debian builds pcntl into libphp (php-fpm's build has none). A process forked by a script
+  // would come back into the worker's loop and serve requests from a copy of its slot; one that
+  // execs becomes another program holding the FastCGI socket. So, as under php-fpm, scripts see
+  // no pcntl_fork() (function_exists() is false), nor pcntl_exec() or pcntl_unshare().
+  // exec(), proc_open() and the like still fork and exec as the seccomp policy allows.
+  zend_disable_functions("pcntl_fork,pcntl_rfork,pcntl_exec,pcntl_unshare");
   php_original_import = php_import_environment_variables;
   php_import_environment_variables = import_environment;
   php_load_environment_variables = load_environment;

@@ -232,6 +232,12 @@ class HttpTest(StackTestCase):
         with open(marker) as f:
             self.assertRegex(f.read(), r'^done \d+ status 0$')  # not aborted
 
+    def test_no_pcntl_fork(self):
+        # as under php-fpm (built without pcntl): a forked worker would serve requests itself
+        j = self.get('/pcntl.php').json()
+        self.assertEqual(j, {'pcntl_fork': False, 'pcntl_exec': False, 'pcntl_unshare': False,
+                             'proc_open': True})
+
     def test_exit_mid_output(self):
         r = self.get('/exit.php')
         self.assertEqual(r.status, 200)
