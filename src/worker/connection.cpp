@@ -67,7 +67,7 @@ void Connection::open(int fd) {
   next_event_ = 0;
   clear_keeping(replies_);
   clear_keeping(out_);
-  clear_keeping(stdout_buf_);
+  clear_keeping(pending_);
   body_ = {};
   body_off_ = 0;
   id_ = 0;
@@ -173,10 +173,18 @@ size_t Connection::read_body(char* buf, size_t len) {
   return n;
 }
 
-void Connection::frame_stdout() {
-  if (stdout_buf_.empty()) return;
-  fastcgi::append_stream(out_, fastcgi::RecordType::Stdout, id_, stdout_buf_);
-  stdout_buf_.clear();
+void Connection::frame_pending() {
+  if (pending_.empty()) return;
+  fastcgi::append_stream(out_, pending_type_, id_, pending_);
+  pending_.clear();
+}
+
+void Connection::pend(fastcgi::RecordType type, std::string_view data) {
+  if (type != pending_type_) {
+    frame_pending();  // keeps STDOUT and STDERR in the order they were written
+    pending_type_ = type;
+  }
+  pending_.append(data);
 }
 
 bool Connection::send_pending() {
@@ -204,9 +212,9 @@ bool Connection::send_pending() {
 
 bool Connection::write_stdout(const char* data, size_t len) {
   if (finished_ || broken_) return false;
-  stdout_buf_.append(data, len);
-  if (stdout_buf_.size() >= kFlushThreshold) {
-    frame_stdout();
+  pend(fastcgi::RecordType::Stdout, std::string_view(data, len));
+  if (pending_.size() >= kFlushThreshold) {
+    frame_pending();
     return send_pending();
   }
   return true;
@@ -214,14 +222,12 @@ bool Connection::write_stdout(const char* data, size_t len) {
 
 void Connection::write_stderr(std::string_view message) {
   if (finished_ || broken_) return;
-  // Keep STDOUT and STDERR in the order they were written.
-  frame_stdout();
-  fastcgi::append_stream(out_, fastcgi::RecordType::Stderr, id_, message);
+  pend(fastcgi::RecordType::Stderr, message);
 }
 
 bool Connection::flush() {
   if (finished_ || broken_) return false;
-  frame_stdout();
+  frame_pending();
   return send_pending();
 }
 
@@ -229,7 +235,7 @@ bool Connection::finish() {
   if (finished_) return false;
   finished_ = true;
   if (broken_) return false;
-  frame_stdout();
+  frame_pending();
   fastcgi::append_stream_end(out_, fastcgi::RecordType::Stdout, id_);
   fastcgi::append_end_request(out_, id_, 0, fastcgi::ProtocolStatus::RequestComplete);
   bool ok = send_pending();
@@ -240,7 +246,7 @@ bool Connection::finish() {
 }
 
 bool Connection::respond(std::string_view response) {
-  stdout_buf_.append(response);
+  pend(fastcgi::RecordType::Stdout, response);
   return finish();
 }
 

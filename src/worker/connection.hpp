@@ -70,7 +70,9 @@ class Connection : public sapi::RequestIo {
   // The current request's STDIN has ended (received, if not read).
   bool input_complete() const;
   bool send_pending();
-  void frame_stdout();
+  // Appends to the stream written last, framing that first if TYPE is the other one.
+  void pend(fastcgi::RecordType type, std::string_view data);
+  void frame_pending();
 
   int fd_;
   int read_timeout_s_ = 0, write_timeout_s_ = 0;
@@ -78,8 +80,12 @@ class Connection : public sapi::RequestIo {
   std::vector<fastcgi::Event> events_;
   size_t next_event_ = 0;
   std::string replies_;
-  std::string out_;         // framed records waiting to be written
-  std::string stdout_buf_;  // STDOUT bytes not yet framed
+  std::string out_;  // framed records waiting to be written
+  // Bytes of the stream written last (STDOUT or STDERR), not yet framed: consecutive writes to
+  // one stream leave as one record, as php-fpm's do, so a request's PHP messages make one
+  // "FastCGI sent in stderr" line in nginx's log, not one per message and separator.
+  std::string pending_;
+  fastcgi::RecordType pending_type_ = fastcgi::RecordType::Stdout;
   // What the last read() got; the STDIN events point into it.
   std::unique_ptr<char[]> in_;
   std::string_view body_;  // STDIN bytes received (in in_), not yet read by PHP

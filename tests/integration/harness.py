@@ -941,10 +941,12 @@ class FcgiConnection:
     def receive(self, req_id=1):
         """The response to send()'s request → (stdout_bytes, stderr_bytes, app_status)"""
         out, err = [], []
+        self.records = []  # (type, content) of every record of this response, in order
         while True:
             rtype, rid, content = fcgi_read_record(self.sock)
             if rid != req_id:
                 continue
+            self.records.append((rtype, content))
             if rtype == FCGI_STDOUT:
                 out.append(content)
             elif rtype == FCGI_STDERR:

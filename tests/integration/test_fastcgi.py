@@ -62,6 +62,16 @@ class FastCgiTest(BackendTestCase):
         self.assertEqual(body, b'output before fatal\n')
         self.assertIn(b'PHP Fatal error:  Uncaught Error: Call to undefined function', err)
 
+    def test_php_messages_leave_as_one_stderr_record(self):
+        # as php-fpm's: nginx logs each STDERR record as a line of its own
+        with FcgiConnection(self.backend.socket_path) as c:
+            out, err, _ = c.request(php_params('warnings.php'))
+            stderr = [x for t, x in c.records if t == harness.FCGI_STDERR and x]
+        self.assertEqual(parse_cgi_response(out)[2], b'done\n')
+        self.assertEqual(len(stderr), 1, stderr)
+        self.assertEqual(err.count(b'PHP Warning:  warning '), 3, err)
+        self.assertEqual(err.count(b'; '), 2, err)
+
     def test_missing_script(self):
         out, err, _ = fcgi_request(self.backend.socket_path, php_params('missing.php'))
         status, _h, body = parse_cgi_response(out)
