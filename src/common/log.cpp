@@ -218,7 +218,10 @@ void write(Level level, const Fields& f, const char* fmt, ...) {
 
   if (g_syslog) {
     // php-fpm's syslog line: "[LEVEL] [pool NAME] message"; syslog adds time and ident[pid].
-    syslog(syslog_priority(level), "[%s] [pool %s] %s", level_name(level), g_pool.c_str(), msg);
+    if (f.bare)
+      syslog(syslog_priority(level), "%s", msg);
+    else
+      syslog(syslog_priority(level), "[%s] [pool %s] %s", level_name(level), g_pool.c_str(), msg);
     return;
   }
   if (g_path.empty() && stderr_is_journal()) {
@@ -233,7 +236,9 @@ void write(Level level, const Fields& f, const char* fmt, ...) {
   strftime(when, sizeof when, "%d-%b-%Y %H:%M:%S", &tm);
   char line[4400];
   int n;
-  if (g_pool.empty())
+  if (f.bare)
+    n = snprintf(line, sizeof line, "%s\n", msg);
+  else if (g_pool.empty())
     n = snprintf(line, sizeof line, "[%s] %s: %s\n", when, level_name(level), msg);
   else
     n = snprintf(line, sizeof line, "[%s] %s: [pool %s] %s\n", when, level_name(level),

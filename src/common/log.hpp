@@ -14,6 +14,9 @@ struct Fields {
   int worker_pid = 0;
   const char* script = nullptr;
   const char* request_uri = nullptr;
+  // The message alone, without time, level and pool (a worker's own output with
+  // decorate_workers_output = no, as php-fpm writes it); journal entries keep their fields.
+  bool bare = false;
 };
 
 // Sets the pool name (POOL= field, "[pool NAME]" prefix) and the lowest level written.

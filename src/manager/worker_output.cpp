@@ -54,6 +54,7 @@ void WorkerOutput::close_inherited() {
 void WorkerOutput::watch(sd_event* event, pid_t pid, bool decorate) {
   pid_ = pid;
   decorate_ = decorate;
+  bare_ = log::Fields{pid, nullptr, nullptr, true};
   if (!capture_) return;
   for (auto& s : streams_) {
     ::close(s.write_fd);
@@ -89,7 +90,7 @@ void WorkerOutput::drain(Stream& s, bool final) {
       log::write(log::Level::Warning, {}, "child %d said into %s: \"%s\"", pid_, s.name,
                  line.c_str());
     else
-      log::write(log::Level::Warning, {}, "%s", line.c_str());
+      log::write(log::Level::Warning, bare_, "%s", line.c_str());
   }
   s.partial.erase(0, start);
   // php-fpm ends an unterminated last line when the child goes (or the buffer is long).
@@ -98,7 +99,7 @@ void WorkerOutput::drain(Stream& s, bool final) {
       log::write(log::Level::Warning, {}, "child %d said into %s: \"%s\"%s", pid_, s.name,
                  s.partial.c_str(), final ? ", pipe is closed" : "");
     else
-      log::write(log::Level::Warning, {}, "%s", s.partial.c_str());
+      log::write(log::Level::Warning, bare_, "%s", s.partial.c_str());
     s.partial.clear();
   }
 }

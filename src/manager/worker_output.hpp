@@ -8,6 +8,8 @@
 
 #include <string>
 
+#include "common/log.hpp"
+
 namespace php_pool::manager {
 
 class WorkerOutput {
@@ -38,6 +40,7 @@ class WorkerOutput {
   Stream streams_[2];
   bool capture_ = false;
   bool decorate_ = true;
+  log::Fields bare_;  // decorate_workers_output = no: the line as the worker wrote it
   pid_t pid_ = 0;
 };
 

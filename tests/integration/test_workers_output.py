@@ -30,6 +30,9 @@ class CaughtUndecorated(StackTestCase):
         wait_until(lambda: 'plain-marker err' in self.backend.log_text(), 5,
                    what='undecorated stderr line')
         self.assertNotRegex(self.backend.log_text(), r'said into stderr: "plain-marker')
+        # as php-fpm writes it: the line alone, no time, level or pool before it (log
+        # shippers read JSON lines a script writes to stderr)
+        self.assertRegex(self.backend.log_text(), r'(?m)^plain-marker err$')
 
 
 class NotCaught(StackTestCase):
