@@ -381,11 +381,15 @@ php_admin_value[sys_temp_dir] = /tmp
 
     def test_clear_env_leaves_only_env_entries(self):
         j = self.ident()
-        self.assertEqual(sorted(j['environ']), ['PATH=/usr/bin:/bin', 'POOL_ONLY=visible'])
+        # env[], and the pool user's USER and HOME as php-fpm sets them
+        home = pwd.getpwnam(TEST_USER).pw_dir
+        self.assertEqual(sorted(j['environ']), ['HOME=' + home, 'PATH=/usr/bin:/bin',
+                                                'POOL_ONLY=visible', 'USER=' + TEST_USER])
         # getenv() adds the request's params, as php-fpm's does; nothing of the manager's
         sent = set(harness.php_params('ident.php')) | {'FCGI_ROLE'}
         self.assertEqual({k: v for k, v in j['env'].items() if k not in sent},
-                         {'POOL_ONLY': 'visible', 'PATH': '/usr/bin:/bin'})
+                         {'POOL_ONLY': 'visible', 'PATH': '/usr/bin:/bin', 'HOME': home,
+                          'USER': TEST_USER})
         self.assertIn('RUNNER_SECRET', self.backend.env)
 
     def test_dates_work_in_the_chroot(self):
