@@ -46,7 +46,7 @@ Scoreboard::Scoreboard(uint32_t slots) {
   base_ = mmap(nullptr, length_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (base_ == MAP_FAILED) throw std::runtime_error("cannot map the scoreboard");
   header_ = new (base_) Header();
-  header_->slot_count = slots;
+  slot_count_ = slots;
   slots_ = reinterpret_cast<Slot*>(static_cast<char*>(base_) + sizeof(Header));
   // The kernel hands the mapping out zeroed, and all zeros is a free slot (Stage::Free, every
   // counter 0): no slot is written before it is claimed, so the pages of slots never used are
@@ -59,7 +59,7 @@ Scoreboard::~Scoreboard() {
 }
 
 int Scoreboard::claim(pid_t pid, uint32_t generation) {
-  for (uint32_t i = 0; i < header_->slot_count; i++) {
+  for (uint32_t i = 0; i < slot_count_; i++) {
     Slot& s = slots_[i];
     if (s.stage.load() != Stage::Free) continue;
     s.seq.store(0);
@@ -84,7 +84,7 @@ int Scoreboard::claim(pid_t pid, uint32_t generation) {
 }
 
 void Scoreboard::release(int index) {
-  if (index < 0 || uint32_t(index) >= header_->slot_count) return;
+  if (index < 0 || uint32_t(index) >= slot_count_) return;
   slots_[index].pid.store(0);
   slots_[index].stage.store(Stage::Free);
 }
@@ -149,7 +149,7 @@ SlotView Scoreboard::view(uint32_t i) const {
 
 std::vector<SlotView> Scoreboard::snapshot() const {
   std::vector<SlotView> out;
-  for (uint32_t i = 0; i < header_->slot_count; i++)
+  for (uint32_t i = 0; i < slot_count_; i++)
     if (slots_[i].stage.load() != Stage::Free) out.push_back(view(i));
   return out;
 }

@@ -69,7 +69,6 @@ struct Counters {
 
 struct Header {
   Counters counters;
-  uint32_t slot_count = 0;
 };
 
 // A copy of one slot, taken consistently.
@@ -92,7 +91,7 @@ class Scoreboard {
   Scoreboard& operator=(const Scoreboard&) = delete;
 
   Counters& counters() { return header_->counters; }
-  uint32_t size() const { return header_->slot_count; }
+  uint32_t size() const { return slot_count_; }
   Slot& slot(uint32_t i) { return slots_[i]; }
 
   // Manager side.
@@ -112,6 +111,9 @@ class Scoreboard {
   size_t length_ = 0;
   Header* header_ = nullptr;
   Slot* slots_ = nullptr;
+  // In the manager's own memory, not in the shared map: every worker can write there, and
+  // the manager (root) must never index past the mapping on a worker's say-so.
+  uint32_t slot_count_ = 0;
 };
 
 uint64_t now_monotonic_us();

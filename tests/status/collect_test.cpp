@@ -237,5 +237,18 @@ TEST(FromScoreboard, EmptyBoard) {
   EXPECT_TRUE(s.processes.empty());
 }
 
+// Every worker can write anywhere in the shared map (a script with FFI, or with
+// process.dumpable = yes through /proc/self/mem): nothing written there may make the manager,
+// which runs as root, read or write past it.
+TEST(FromScoreboard, HostileWritesToTheMapStayInsideIt) {
+  Scoreboard board(4);
+  auto* first = reinterpret_cast<unsigned char*>(&board.counters());
+  auto* end = reinterpret_cast<unsigned char*>(&board.slot(3) + 1);
+  memset(first, 0xff, size_t(end - first));  // header and every slot: garbage, none free
+  EXPECT_EQ(board.size(), 4u);
+  EXPECT_EQ(board.snapshot().size(), 4u);  // read within the table: no crash
+  EXPECT_EQ(board.claim(1234, 1), -1);     // full: no slot past the table
+}
+
 }  // namespace
 }  // namespace php_pool::status
