@@ -170,6 +170,21 @@ bool parse_level(const std::string& t, Level& out) {
   return true;
 }
 
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (unsigned char c : text) {
+    if (c >= 0x20 && c != 0x7f) {
+      out += char(c);
+    } else {
+      char hex[5];
+      snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+    }
+  }
+  return out;
+}
+
 bool open_file(const std::string& path, std::string& error) {
   if (path.empty()) {
     if (g_fd != STDERR_FILENO && g_fd != g_stderr) close(g_fd);
@@ -177,9 +192,11 @@ bool open_file(const std::string& path, std::string& error) {
     g_path.clear();
     return true;
   }
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  // Not through a symbolic link: opened as root, maybe in a directory the pool's user can write.
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
   if (fd < 0) {
     error = "cannot open error_log '" + path + "': " + strerror(errno);
+    if (errno == ELOOP) error += " (php-pool does not follow a symbolic link there)";
     return false;
   }
   if (g_fd != STDERR_FILENO && g_fd != g_stderr) close(g_fd);

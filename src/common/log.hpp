@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 namespace php_pool::log {
 
@@ -49,6 +50,11 @@ class WriteFailures {
  private:
   bool failing_ = false;
 };
+
+// TEXT with control characters written as \xHH: for what a client or a script chose (a user
+// name, a script path, a function name) in a line-based log, where a newline would start a
+// line of the attacker's own.
+std::string printable(std::string_view text);
 
 void write(Level level, const Fields& fields, const char* fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -216,6 +216,7 @@ int Manager::run() {
     }
   }
 
+  open_access_log();
   if (handed_over) {
     adopt_workers(handover);
   } else {
@@ -318,6 +319,7 @@ bool Manager::spawn() {
     worker::WorkerSetup ws{&pool_, listen_.listeners,   board_.get(),
                            slot,   options_.allow_root, identity_};
     ws.seccomp_fd = seccomp ? seccomp->child_end() : -1;
+    ws.access_log_fd = access_log_.is_open() ? access_log_.fd() : -1;
     worker::run(ws);
   }
   board_->slot(slot).pid.store(pid);
@@ -726,16 +728,21 @@ void Manager::write_slowlog(pid_t pid, const scoreboard::SlotView& v) {
   struct tm tm;
   localtime_r(&now, &tm);
   strftime(when, sizeof when, "%d-%b-%Y %H:%M:%S", &tm);
+  // Paths and function names are the script's to choose: no line of their own.
   std::string entry = std::string("\n[") + when + "]  [pool " + identity_ + "] pid " +
-                      std::to_string(pid) + "\nscript_filename = " + v.script + "\n";
+                      std::to_string(pid) + "\nscript_filename = " + log::printable(v.script) +
+                      "\n";
   if (!ok) entry += "(backtrace unavailable: " + error + ")\n";
   for (auto& f : frames) {
     char addr[32];
     snprintf(addr, sizeof addr, "[0x%016llx] ", (unsigned long long)f.address);
-    entry += addr + f.function + " " + f.file + ":" + std::to_string(f.line) + "\n";
+    entry += addr + log::printable(f.function) + " " + log::printable(f.file) + ":" +
+             std::to_string(f.line) + "\n";
   }
-  // Opened per entry, so a rotated file needs no signal; one write() per entry.
-  int fd = open(pool_.slowlog.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  // Opened per entry, so a rotated file needs no signal; one write() per entry. As root: not
+  // through a symbolic link the pool's user may have put at the path.
+  int fd =
+      open(pool_.slowlog.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   ssize_t n = fd < 0 ? -1 : ::write(fd, entry.data(), entry.size());
   int err = n < 0 ? errno : ENOSPC;
   if (fd >= 0) close(fd);
@@ -961,7 +968,20 @@ void Manager::reload(std::function<void(const std::string& error)> done) {
 
 // New workers for the current configuration; the old ones keep serving until a new one
 // accepts (check_ready retires them), so no request waits or fails.
+// At start, on reload and on SIGUSR1 (log rotation): the workers forked next get the file at
+// the path now; those running keep theirs until they are replaced.
+void Manager::open_access_log() {
+  std::string error;
+  if (pool_.access_log.empty()) {
+    access_log_.close();
+  } else if (!access_log_.open(pool_.access_log, error)) {
+    log::write(log::Level::Error, {}, "%s%s", error.c_str(),
+               access_log_.is_open() ? "; the workers keep writing to the previous file" : "");
+  }
+}
+
 void Manager::start_generation() {
+  open_access_log();
   generation_++;
   spawn_rate_ = 1;
   switch (pool_.pm) {

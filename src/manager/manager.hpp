@@ -22,6 +22,7 @@
 #include "scoreboard/scoreboard.hpp"
 #include "systemd/reexec.hpp"
 #include "systemd/watchdog.hpp"
+#include "worker/access_log.hpp"
 
 namespace php_pool::dbus {
 class Service;
@@ -92,6 +93,7 @@ class Manager {
   bool apply_global_limits(std::string& error);
   bool spawn();
   void start_generation();
+  void open_access_log();
   void spawn_to(int count);
   void on_child_exit(pid_t pid, const siginfo_t* si);
   void maintain();  // php-fpm's per-second process-manager pass
@@ -142,6 +144,10 @@ class Manager {
   uint64_t stop_deadline_us_ = 0;
   std::vector<uint64_t> crashes_;  // monotonic times of abnormal exits (emergency restart)
   log::WriteFailures slowlog_failures_;
+  // access.log, opened here as root and inherited by the workers: opened by them before they
+  // drop their privileges, a script could have any of its siblings respawned, each opening the
+  // path as root again.
+  worker::AccessLog access_log_;
   std::vector<std::function<void(const std::string&)>> reload_waiters_;
   uint64_t last_status_us_ = 0;
   int exit_code_ = 0;

@@ -240,7 +240,9 @@ bool expand(const std::string& fmt, const AccessEntry* e, std::string& out, std:
     if (!modifier.empty()) return fail("embrace is not allowed for modifier %%%c", c);
     i++;
     if (!test) {
-      out += piece;
+      // What a client sends (a Basic-auth user with a newline, a header for %{...}e) must
+      // not start a line of its own.
+      out += log::printable(piece);
       if (out.size() >= kAccessLineMax) {
         out.resize(kAccessLineMax);
         truncated = true;
@@ -322,15 +324,22 @@ AccessLog::~AccessLog() {
 }
 
 bool AccessLog::open(const std::string& path, std::string& error) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) {
     error = "failed to open access log (" + path + "): " + strerror(errno);
+    if (errno == ELOOP) error += " (php-pool does not follow a symbolic link there)";
     return false;
   }
   close();
   fd_ = fd;
   path_ = path;
   return true;
+}
+
+void AccessLog::adopt(int fd, const std::string& path) {
+  close();
+  fd_ = fd;
+  path_ = path;
 }
 
 bool AccessLog::reopen(std::string& error) {

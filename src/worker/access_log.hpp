@@ -81,12 +81,16 @@ class AccessLog {
   AccessLog(const AccessLog&) = delete;
   AccessLog& operator=(const AccessLog&) = delete;
 
-  // Opens (creating it, mode 0600 as php-fpm) PATH for appending.
+  // Opens (creating it, mode 0600 as php-fpm) PATH for appending, not through a symbolic link:
+  // the manager opens it as root, in a directory the pool's user may be able to write to.
   bool open(const std::string& path, std::string& error);
+  // Writes to FD, a copy of the manager's descriptor for PATH inherited across fork().
+  void adopt(int fd, const std::string& path);
   // Opens the path again (after log rotation); the old file stays in use if that fails.
   bool reopen(std::string& error);
   void close();
   bool is_open() const { return fd_ >= 0; }
+  int fd() const { return fd_; }
   const std::string& path() const { return path_; }
   // Writes LINE and a newline with a single write(). Empty lines are not written (php-fpm).
   // A failed write (disk full, ...) is logged once until writing works again.

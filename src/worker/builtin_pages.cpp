@@ -66,20 +66,19 @@ void cpu_times(uint64_t& user_us, uint64_t& system_us) {
 }  // namespace
 
 BuiltinPages::BuiltinPages(const config::PoolConfig& pool, scoreboard::Scoreboard& board,
-                           std::vector<Listener> listeners, std::string identity)
+                           std::vector<Listener> listeners, std::string identity, int access_log_fd)
     : pool_(pool), board_(board), identity_(identity.empty() ? pool.name : std::move(identity)) {
   for (auto& l : listeners)
     if (!l.status_only) request_fds_.push_back(l.fd);
-  if (!pool_.access_log.empty()) {
+  if (access_log_fd >= 0) {
     std::string error;
     const std::string& format =
         pool_.access_format.empty() ? std::string(kDefaultAccessFormat) : pool_.access_format;
     if (!check_access_format(format, error)) {
       log::write(log::Level::Error, {}, "wrong format for access.format '%s': %s; no access log",
                  format.c_str(), error.c_str());
-    } else if (!access_log_.open(pool_.access_log, error)) {
-      log::write(log::Level::Error, {}, "%s", error.c_str());
     } else {
+      access_log_.adopt(access_log_fd, pool_.access_log);
       log_enabled_ = true;
     }
   }
@@ -107,12 +106,6 @@ scoreboard::Slot* BuiltinPages::my_slot() {
 
 status::Snapshot BuiltinPages::snapshot() {
   return status::from_scoreboard(board_, identity_, config::to_string(pool_.pm), request_fds_);
-}
-
-void BuiltinPages::reopen_logs() {
-  std::string error;
-  if (log_enabled_ && !access_log_.reopen(error))
-    log::write(log::Level::Error, {}, "%s", error.c_str());
 }
 
 void BuiltinPages::begin_connection(int fd, bool status_only) {

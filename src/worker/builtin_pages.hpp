@@ -22,10 +22,10 @@ class BuiltinPages {
  public:
   // `listeners`: the worker's sockets (the status page reports the request sockets' queues).
   // `identity`: the pool's name on the status page and in %n ("" = the section name).
-  // Opens the access log: construct it before the worker drops its privileges, as php-fpm's
-  // master opens the log before forking.
+  // ACCESS_LOG_FD: the manager's access log (opened as root, as php-fpm's master does), or -1.
   BuiltinPages(const config::PoolConfig& pool, scoreboard::Scoreboard& board,
-               std::vector<Listener> listeners = {}, std::string identity = {});
+               std::vector<Listener> listeners = {}, std::string identity = {},
+               int access_log_fd = -1);
   ~BuiltinPages();
   BuiltinPages(const BuiltinPages&) = delete;
   BuiltinPages& operator=(const BuiltinPages&) = delete;
@@ -40,8 +40,6 @@ class BuiltinPages {
 
   // The pool's status now (the status page's and fpm_get_status()'s data).
   status::Snapshot snapshot();
-  // Reopens the access log (SIGUSR1, log rotation).
-  void reopen_logs();
 
  private:
   void answer_ping(const fastcgi::Params& params, Connection& conn, bool head);

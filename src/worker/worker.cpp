@@ -72,8 +72,7 @@ void run(const WorkerSetup& setup) {
   const pid_t manager = getppid();
   install_signal_handlers();
   log::set_worker(getpid());
-  // Before the privileges are dropped: it opens the access log (as php-fpm's master does).
-  BuiltinPages pages(pool, *setup.scoreboard, setup.listeners, setup.identity);
+  BuiltinPages pages(pool, *setup.scoreboard, setup.listeners, setup.identity, setup.access_log_fd);
   std::string error;
   if (!sandbox::enter_worker(pool, setup.allow_root, error)) {
     log::write(log::Level::Alert, {}, "worker %d: %s", getpid(), error.c_str());

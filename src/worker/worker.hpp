@@ -21,8 +21,9 @@ struct WorkerSetup {
   scoreboard::Scoreboard* scoreboard;
   int slot;
   bool allow_root = false;
-  std::string identity;  // the pool's name (--instance) on the status page and in the access log
-  int seccomp_fd = -1;   // the worker's end of its seccomp supervisor socket (manager), or -1
+  std::string identity;    // the pool's name (--instance) on the status page and in the access log
+  int seccomp_fd = -1;     // the worker's end of its seccomp supervisor socket (manager), or -1
+  int access_log_fd = -1;  // the manager's access log (access.log), or -1
 };
 
 // Runs in the forked child; never returns.

@@ -11,6 +11,7 @@ for a bounded time only:
 - disconnects mid-request and mid-upload: the script ends, the worker serves on.
 """
 
+import base64
 import os
 import socket
 import struct
@@ -240,6 +241,66 @@ class HostileClientTest(BackendTestCase):
             s.sendall(_fcgi_record(FCGI_STDIN, 1, body[:60000]))
             s.close()  # mid-upload
         self.finish(max_wait=3)
+
+
+class AccessLogInjectionTest(harness.StackTestCase):
+    """What a client sends cannot start a line of its own in the access log: %u is the decoded
+    Basic-auth user, which may hold a newline."""
+
+    @classmethod
+    def start_backend(cls):
+        cls.POOL_INI = ('pm = static\npm.max_children = 1\n'
+                        'access.log = %s/access.log\naccess.format = "%%u|%%m"\n' % cls.tmp)
+        return super().start_backend()
+
+    def test_control_characters_are_escaped(self):
+        if harness.is_fpm():
+            self.skipTest('php-fpm writes the user as the client sent it')
+        user = base64.b64encode(b'alice\ncd;id>/tmp/owned\n#:pw').decode()
+        self.assertEqual(self.get('/pid.php', {'Authorization': 'Basic ' + user}).status, 200)
+        path = os.path.join(self.tmp, 'access.log')
+        wait_until(lambda: os.path.exists(path) and harness.read_text(path), 5, what='the line')
+        self.assertEqual(harness.read_text(path), 'alice\\x0acd;id>/tmp/owned\\x0a#|GET\n')
+
+
+class AccessLogSymlinkTest(harness.StackTestCase):
+    """The access log is opened as root: a symbolic link planted at its path (by the pool's user,
+    in a directory it may write to) is not followed."""
+
+    @classmethod
+    def start_backend(cls):
+        cls.target = os.path.join(cls.tmp, 'root-owned-target')
+        os.symlink(cls.target, os.path.join(cls.tmp, 'access.log'))
+        cls.POOL_INI = ('pm = static\npm.max_children = 1\n'
+                        'access.log = %s/access.log\n' % cls.tmp)
+        return super().start_backend()
+
+    def test_link_not_followed(self):
+        if harness.is_fpm():
+            self.skipTest('php-fpm follows the link')
+        self.assertEqual(self.get('/pid.php').status, 200)
+        self.assertFalse(os.path.exists(self.target))
+        self.assertIn('does not follow a symbolic link', self.backend.log_text())
+
+
+class SlowlogSymlinkTest(harness.StackTestCase):
+    """The manager writes the slowlog as root: not through a symbolic link planted at its path."""
+
+    @classmethod
+    def start_backend(cls):
+        cls.target = os.path.join(cls.tmp, 'root-owned-target')
+        os.symlink(cls.target, os.path.join(cls.tmp, 'slow.log'))
+        cls.POOL_INI = ('pm = static\npm.max_children = 1\nrequest_slowlog_timeout = 1s\n'
+                        'slowlog = %s/slow.log\n' % cls.tmp)
+        return super().start_backend()
+
+    def test_link_not_followed(self):
+        if harness.is_fpm():
+            self.skipTest('php-fpm follows the link')
+        self.assertEqual(self.get('/sleep.php?s=1.6').status, 200)
+        wait_until(lambda: 'symbolic links' in self.backend.log_text(), 5,
+                   what='the slowlog failure in the log')
+        self.assertFalse(os.path.exists(self.target))
 
 
 if __name__ == '__main__':
