@@ -305,20 +305,33 @@ int Service::get_property(sd_bus*, const char*, const char*, const char* propert
   return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_PROPERTY, "Unknown property %s", property);
 }
 
+namespace {
+
+// The caller's effective uid, and whether it could signal the manager anyway (root, or the
+// manager's own uid): such a caller may reload the pool and see what its requests carry.
+int caller(sd_bus_message* m, uid_t& euid, bool& privileged) {
+  sd_bus_creds* creds = nullptr;
+  int r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds);
+  euid = uid_t(-1);
+  if (r >= 0) r = sd_bus_creds_get_euid(creds, &euid);
+  sd_bus_creds_unref(creds);
+  privileged = r >= 0 && (euid == 0 || euid == geteuid());
+  return r;
+}
+
+}  // namespace
+
 int Service::method_reload(sd_bus_message* m, void* userdata, sd_bus_error* error) {
   auto* self = static_cast<Service*>(userdata);
   // The D-Bus policy lets only root send Reload; the manager checks again, so a permissive or
-  // missing policy file does not open it to everyone. Whoever could signal the manager (root,
-  // or its own uid) may reload it.
-  sd_bus_creds* creds = nullptr;
-  int r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds);
-  uid_t euid = uid_t(-1);
-  if (r >= 0) r = sd_bus_creds_get_euid(creds, &euid);
-  sd_bus_creds_unref(creds);
+  // missing policy file does not open it to everyone.
+  uid_t euid;
+  bool privileged;
+  int r = caller(m, euid, privileged);
   if (r < 0)
     return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
                              "Reload: cannot tell who is calling (%s)", strerror(-r));
-  if (euid != 0 && euid != geteuid())
+  if (!privileged)
     return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
                              "Reload of pool '%s' refused: only root may reload it (caller uid %u)",
                              valid_utf8(self->manager_.identity()).c_str(), unsigned(euid));
@@ -344,8 +357,13 @@ int Service::method_get_status(sd_bus_message* m, void* userdata, sd_bus_error* 
   const char* format = nullptr;
   int r = sd_bus_message_read(m, "s", &format);
   if (r < 0) return r;
+  // Anyone may read the status (the bus policy), but a request's query string and user may
+  // carry tokens and names: only for a caller who could see the process anyway.
+  uid_t euid;
+  bool privileged;
+  caller(m, euid, privileged);
   std::string text, failure;
-  if (!status_text(self->manager_, format, text, failure))
+  if (!status_text(self->manager_, format, !privileged, text, failure))
     return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", valid_utf8(failure).c_str());
   return sd_bus_reply_method_return(m, "s", valid_utf8(text).c_str());
 }
@@ -359,6 +377,9 @@ int Service::method_list_processes(sd_bus_message* m, void* userdata, sd_bus_err
                                                                          sd_bus_message_unref);
   r = sd_bus_message_open_container(reply, 'a', "(usttss)");
   if (r < 0) return r;
+  uid_t euid;
+  bool privileged;
+  caller(m, euid, privileged);  // as in GetStatus: the query strings for privileged callers only
   uint64_t now = scoreboard::now_monotonic_us();
   for (const auto& v : self->manager_.board().snapshot()) {
     if (v.pid <= 0) continue;  // claimed, not forked yet
@@ -367,7 +388,7 @@ int Service::method_list_processes(sd_bus_message* m, void* userdata, sd_bus_err
     // and URI; the duration is that of the request running now (0 when none is).
     uint64_t duration =
         v.request_start_us && now > v.request_start_us ? now - v.request_start_us : 0;
-    std::string uri = v.query.empty() ? v.uri : v.uri + "?" + v.query;
+    std::string uri = v.query.empty() || !privileged ? v.uri : v.uri + "?" + v.query;
     r = sd_bus_message_append(reply, "(usttss)", uint32_t(v.pid), scoreboard::stage_name(v.stage),
                               uint64_t(v.requests), duration, valid_utf8(v.method).c_str(),
                               valid_utf8(uri).c_str());

@@ -11,7 +11,7 @@ namespace {
 
 // The pool figures are the manager's (the same as the D-Bus properties), the rows the status
 // page's (status::process_row over every used scoreboard slot).
-status::Snapshot build_snapshot(manager::Manager& m) {
+status::Snapshot build_snapshot(manager::Manager& m, bool redact) {
   manager::PoolStatus ps = m.status();
   status::Snapshot s;
   s.pool = ps.pool;
@@ -29,21 +29,27 @@ status::Snapshot build_snapshot(manager::Manager& m) {
   s.max_children_reached = ps.max_children_reached;
   s.slow_requests = ps.slow_requests;
   uint64_t real = scoreboard::now_realtime_us(), mono = scoreboard::now_monotonic_us();
-  for (const auto& v : m.board().snapshot())
-    if (v.pid > 0) s.processes.push_back(status::process_row(v, real, mono));
+  for (auto& v : m.board().snapshot()) {
+    if (v.pid <= 0) continue;
+    if (redact) {
+      v.query.clear();
+      v.user.clear();
+    }
+    s.processes.push_back(status::process_row(v, real, mono));
+  }
   return s;
 }
 
 }  // namespace
 
-bool status_text(manager::Manager& manager, const std::string& format, std::string& out,
-                 std::string& error) {
+bool status_text(manager::Manager& manager, const std::string& format, bool redact,
+                 std::string& out, std::string& error) {
   status::Format f = status::Format::Plain;
   if (!format.empty() && (!status::parse_format_name(format, f) || f == status::Format::Html)) {
     error = "unknown status format '" + format + "' (plain, json, xml or openmetrics)";
     return false;
   }
-  out = status::render(build_snapshot(manager), f, true);
+  out = status::render(build_snapshot(manager, redact), f, true);
   return true;
 }
 

@@ -11,8 +11,9 @@ class Manager;
 namespace php_pool::dbus {
 
 // format: plain | json | xml | openmetrics. False (with a message in `error`) when the format
-// is not one of them.
-bool status_text(manager::Manager& manager, const std::string& format, std::string& out,
-                 std::string& error);
+// is not one of them. REDACT: the per-process rows without the requests' query strings and
+// users (for a caller that is neither root nor the manager's user).
+bool status_text(manager::Manager& manager, const std::string& format, bool redact,
+                 std::string& out, std::string& error);
 
 }  // namespace php_pool::dbus

@@ -443,6 +443,20 @@ class PoolBusTest(_PoolOnBus):
                 self.assertGreater(duration, 0)
                 self.assertLess(duration, 10 * 1000000)
                 self.assertGreaterEqual(requests, 0)
+            if is_root():
+                # anyone may read the status, but a query string may carry a token: only for
+                # root (or the manager's own user)
+                rows = self.bus.busctl_json('call', BUS_NAME, OBJECT, IFACE, 'ListProcesses',
+                                            user='nobody')[0]['data'][0]
+                self.assertEqual({r[5] for r in rows}, {'/sleep.php'})
+                st = json.loads(self.bus.busctl_json('call', BUS_NAME, OBJECT, IFACE, 'GetStatus',
+                                                     's', 'json', user='nobody')[0]['data'][0])
+                running = [p for p in st['processes'] if p['state'] == 'Running']
+                self.assertEqual({p['request uri'] for p in running}, {'/sleep.php'})
+                st = json.loads(self.bus.busctl_json('call', BUS_NAME, OBJECT, IFACE, 'GetStatus',
+                                                     's', 'json')[0]['data'][0])
+                running = [p for p in st['processes'] if p['state'] == 'Running']
+                self.assertEqual({p['request uri'] for p in running}, {'/sleep.php?s=3'})
             # a request over request_slowlog_timeout (1 s) counts as slow
             harness.wait_until(lambda: self.bus.get('SlowRequests')
                                >= before['SlowRequests'] + 3, 5, what='SlowRequests')
