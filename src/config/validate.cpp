@@ -174,6 +174,7 @@ class PoolValidator {
     logs();
     chroot_and_chdir();
     ini_paths();
+    dumpable();
   }
 
  private:
@@ -401,6 +402,15 @@ class PoolValidator {
         error(at("chdir"), "the chdir path '" + c.chdir + "' does not exist or is not a directory");
       }
     }
+  }
+
+  // A dumpable worker's /proc/PID/mem is open to its siblings (same user): no syscall the
+  // seccomp filter could deny stands between a script and another site's memory.
+  void dumpable() {
+    if (!pool_.process_dumpable || pool_.sandbox_seccomp == "off") return;
+    warning(at("process.dumpable"),
+            "process.dumpable = yes lets a script read and write the memory of the pool's other "
+            "workers through /proc/PID/mem, which sandbox.seccomp does not stop");
   }
 
   void ini_paths() {

@@ -120,6 +120,21 @@ TEST(Validate, OndemandIdleTimeoutAndBacklog) {
   EXPECT_TRUE(d.warnings.empty()) << testing::all_messages(d.warnings);
 }
 
+TEST(Validate, DumpableWorkersAreWarnedAbout) {
+  TempDir dir;
+  std::string base = "[www]\nlisten = 9000\npm = static\npm.max_children = 2\n";
+  Config c = testing::load_ok(dir, base + "process.dumpable = yes\n");
+  ASSERT_EQ(c.warnings.size(), 1u) << testing::all_messages(c.warnings);
+  EXPECT_EQ(c.warnings[0].format(),
+            dir.path() +
+                "/pool.conf:5: [pool www] process.dumpable = yes lets a script read and write "
+                "the memory of the pool's other workers through /proc/PID/mem, which "
+                "sandbox.seccomp does not stop");
+  // without a filter there is nothing it bypasses
+  Config off = testing::load_ok(dir, base + "process.dumpable = yes\nsandbox.seccomp = off\n");
+  EXPECT_TRUE(off.warnings.empty()) << testing::all_messages(off.warnings);
+}
+
 TEST(Validate, StaticNeedsNoSpares) {
   TempDir dir;
   Config c = testing::load_ok(dir, "[www]\nlisten = 9000\npm = static\npm.max_children = 3\n");
