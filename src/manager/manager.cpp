@@ -697,7 +697,7 @@ void Manager::check_timeouts() {
       log::write(log::Level::Warning, request_fields(pid, v, uri),
                  "child %d, script '%s' (request: \"%s %s\") executing too slow (%.6f sec), "
                  "logging",
-                 pid, v.script.c_str(), v.method.c_str(), v.uri.c_str(), double(d) / kSecond);
+                 pid, v.script.c_str(), v.method.c_str(), uri.c_str(), double(d) / kSecond);
       board_->counters().slow_requests++;
       write_slowlog(pid, v);
     }
@@ -708,7 +708,7 @@ void Manager::check_timeouts() {
       log::write(log::Level::Warning, request_fields(pid, v, uri),
                  "child %d, script '%s' (request: \"%s %s\") execution timed out (%.6f sec), "
                  "terminating",
-                 pid, v.script.c_str(), v.method.c_str(), v.uri.c_str(), double(d) / kSecond);
+                 pid, v.script.c_str(), v.method.c_str(), uri.c_str(), double(d) / kSecond);
       c.retiring = true;
       kill(pid, SIGKILL);
       // The replacement starts now, not when the kernel reports the exit.
