@@ -578,6 +578,9 @@ void Manager::maintain() {
   }
   auto& counters = board_->counters();
   if (active > counters.max_active_processes.load()) counters.max_active_processes = active;
+  // php-fpm's "max listen queue", sampled once a second as php-fpm does, but only while every
+  // worker is busy: with one idle, a connection does not wait (an idle pool makes no query).
+  if (idle == 0 && active > 0) note_listen_queue();
 
   const int max = pool_.pm_max_children;
   if (pool_.pm == config::PmStyle::Ondemand) {
@@ -631,6 +634,24 @@ void Manager::maintain() {
   spawn_rate_ = 1;
 }
 
+// Connections waiting in the listen queues, now (one that cannot be read counts as one: the
+// connection that woke the manager); raises the pool's max listen queue.
+unsigned Manager::note_listen_queue() {
+  unsigned waiting = 0, measured = 0;
+  for (auto& l : listen_.listeners) {
+    unsigned cur = 0, len = 0;
+    if (listen_queue(l.fd, cur, len)) {
+      waiting += cur;
+      if (!l.status_only) measured += cur;
+    } else {
+      waiting += 1;
+    }
+  }
+  auto& max = board_->counters().max_listen_queue;
+  if (measured > max.load()) max = measured;
+  return waiting;
+}
+
 int Manager::on_ondemand(sd_event_source*, int, uint32_t, void* userdata) {
   static_cast<Manager*>(userdata)->ondemand_spawn();
   return 0;
@@ -640,14 +661,7 @@ int Manager::on_ondemand(sd_event_source*, int, uint32_t, void* userdata) {
 // A burst of connections may raise a single edge, so count the queue rather than the events.
 void Manager::ondemand_spawn() {
   if (state_ == State::Stopping) return;
-  unsigned waiting = 0;
-  for (auto& l : listen_.listeners) {
-    unsigned cur = 0, max = 0;
-    if (listen_queue(l.fd, cur, max))
-      waiting += cur;
-    else
-      waiting += 1;  // unknown: assume the one that woke us
-  }
+  unsigned waiting = note_listen_queue();
   unsigned ready = idle_count(true);
   if (waiting <= ready) return;
   int room = pool_.pm_max_children - int(live_children(generation_));

@@ -94,6 +94,7 @@ class Manager {
   bool spawn();
   void start_generation();
   void open_access_log();
+  unsigned note_listen_queue();
   void spawn_to(int count);
   void on_child_exit(pid_t pid, const siginfo_t* si);
   void maintain();  // php-fpm's per-second process-manager pass

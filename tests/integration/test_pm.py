@@ -1,6 +1,7 @@
 """The process manager as a site sees it: ondemand scale-up/down, dynamic spare servers,
 pm.max_requests recycling."""
 
+import json
 import os
 import re
 import signal
@@ -185,6 +186,28 @@ class IdleManagerTest(harness.BackendTestCase):
             pass  # the worker was killed: the connection closes (or resets)
         self.assertLess(time.monotonic() - t0, 5, 'request_terminate_timeout was not enforced')
         wait_until(lambda: 'execution timed out' in b.log_text(), 5, what='the timeout logged')
+
+
+class MaxListenQueueTest(harness.BackendTestCase):
+    """php-fpm's "max listen queue": the most connections seen waiting, sampled every second
+    while all workers are busy, not only when someone reads the status page."""
+    POOL_INI = 'pm = static\npm.max_children = 1\npm.status_path = /status\n'
+
+    def test_counted_while_nobody_reads_the_status(self):
+        if harness.is_fpm():
+            self.skipTest('php-fpm cannot count the queue of a unix socket')
+        sock = self.backend.socket_path
+        with ThreadPoolExecutor(4) as pool:
+            done = [pool.submit(harness.fcgi_request, sock,
+                                harness.php_params('sleep.php', query='s=1.5'))
+                    for _ in range(4)]
+            for f in done:
+                self.assertEqual(harness.parse_cgi_response(f.result()[0])[0], 200)
+        out, _err, _ = harness.fcgi_request(sock, harness.php_params(
+            'status', query='json', extra={'SCRIPT_NAME': '/status'}))
+        st = json.loads(harness.parse_cgi_response(out)[2])
+        self.assertEqual(st['listen queue'], 0)
+        self.assertGreaterEqual(st['max listen queue'], 2)
 
 
 if __name__ == '__main__':
