@@ -93,8 +93,9 @@ void WorkerOutput::drain(Stream& s, bool final) {
       log::write(log::Level::Warning, bare_, "%s", line.c_str());
   }
   s.partial.erase(0, start);
-  // php-fpm ends an unterminated last line when the child goes (or the buffer is long).
-  if (!s.partial.empty() && (final || s.partial.size() > 1024)) {
+  // Text without a newline is logged once nothing more is there to read, as php-fpm does: a
+  // worker may go on for hours before it writes one.
+  if (!s.partial.empty()) {
     if (decorate_)
       log::write(log::Level::Warning, {}, "child %d said into %s: \"%s\"%s", pid_, s.name,
                  s.partial.c_str(), final ? ", pipe is closed" : "");

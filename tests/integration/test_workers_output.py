@@ -20,6 +20,12 @@ class CaughtDecorated(StackTestCase):
         wait_until(lambda: re.search(r'child %d said into stdout: "decorated-marker out"' % pid,
                                      self.backend.log_text()), 5, what='decorated stdout line')
 
+    def test_text_without_newline_is_logged_while_the_worker_lives(self):
+        r = self.get('/stdio.php?msg=unfinished-marker&partial=1')
+        pid = int(r.text)
+        wait_until(lambda: re.search(r'child %d said into stderr: "unfinished-marker partial"'
+                                     % pid, self.backend.log_text()), 5, what='the partial line')
+
 
 class CaughtUndecorated(StackTestCase):
     POOL_INI = ('pm = static\npm.max_children = 1\ncatch_workers_output = yes\n'
