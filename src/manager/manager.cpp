@@ -207,8 +207,9 @@ int Manager::run() {
   wake_tick();
   sources_.push_back(tick_);
   if (pool_.pm == config::PmStyle::Ondemand) {
-    // Status-only sockets too: with no worker running, a status request must start one.
+    // Not pm.status_listen's sockets: the status worker answers there.
     for (auto& l : listen_.listeners) {
+      if (l.status_only) continue;
       sd_event_source* s = nullptr;
       // Edge-triggered: one wake-up per arriving connection, not a busy loop while it waits.
       sd_event_add_io(event_, &s, l.fd, EPOLLIN | EPOLLET, on_ondemand, this);
@@ -230,6 +231,7 @@ int Manager::run() {
                 : pool_.pm == config::PmStyle::Dynamic ? pool_.pm_start_servers
                                                        : 0;
   spawn_to(initial);
+  spawn_status_worker();
   // What a reload compares to decide on a fresh engine (php.ini, conf.d, the libraries loaded):
   // a few hundred stat()s, taken once the workers are forked, off the cold start's path.
   sapi::IniFiles ini = sapi::loaded_ini_files();
@@ -277,9 +279,9 @@ bool Manager::apply_global_limits(std::string& error) {
 
 // --- children --------------------------------------------------------------------------
 
-bool Manager::spawn() {
-  int slot = board_->claim(0, generation_);
-  if (slot < 0) {
+bool Manager::spawn(bool status) {
+  int slot = status ? -1 : board_->claim(0, generation_);
+  if (slot < 0 && !status) {
     log::write(log::Level::Error, {}, "no free scoreboard slot; not starting a worker");
     return false;
   }
@@ -315,14 +317,17 @@ bool Manager::spawn() {
       if (c.seccomp) c.seccomp->close_inherited();
     }
     close_event_loop_fds();
-    board_->slot(slot).pid.store(getpid());
-    worker::WorkerSetup ws{&pool_, listen_.listeners,   board_.get(),
-                           slot,   options_.allow_root, identity_};
+    if (slot >= 0) board_->slot(slot).pid.store(getpid());
+    // The status worker takes pm.status_listen's sockets, the others the rest.
+    std::vector<worker::Listener> listeners;
+    for (const auto& l : listen_.listeners)
+      if (l.status_only == status) listeners.push_back(l);
+    worker::WorkerSetup ws{&pool_, listeners, board_.get(), slot, options_.allow_root, identity_};
     ws.seccomp_fd = seccomp ? seccomp->child_end() : -1;
     ws.access_log_fd = access_log_.is_open() ? access_log_.fd() : -1;
     worker::run(ws);
   }
-  board_->slot(slot).pid.store(pid);
+  if (slot >= 0) board_->slot(slot).pid.store(pid);
   sd_event_source* src = nullptr;
   int r = sd_event_add_child(event_, &src, pid, WEXITED, on_child, this);
   if (r < 0) log::write(log::Level::Error, {}, "sd_event_add_child: %s", strerror(-r));
@@ -331,8 +336,9 @@ bool Manager::spawn() {
     // The script in progress when a denial arrives, from the worker's scoreboard slot.
     scoreboard::Scoreboard* board = board_.get();
     seccomp->watch(event_, pid, policy, [board, slot, pid] {
-      scoreboard::SlotView v = board->view(slot);
       sandbox::ScriptInfo info;
+      if (slot < 0) return info;
+      scoreboard::SlotView v = board->view(slot);
       if (v.pid != pid) return info;
       info.known = true;
       if (v.stage == Stage::ReadingHeaders || v.stage == Stage::Running ||
@@ -342,8 +348,17 @@ bool Manager::spawn() {
     });
   }
   children_[pid] = Child{pid, slot, generation_, src, now_monotonic_us(), false, output, seccomp};
-  log::write(log::Level::Debug, {}, "child %d started", pid);
+  children_[pid].status = status;
+  log::write(log::Level::Debug, {}, "%s %d started", status ? "status worker" : "child", pid);
   return true;
+}
+
+void Manager::spawn_status_worker() {
+  for (const auto& l : listen_.listeners)
+    if (l.status_only) {
+      spawn(true);
+      return;
+    }
 }
 
 void Manager::spawn_to(int count) {
@@ -354,14 +369,14 @@ void Manager::spawn_to(int count) {
 unsigned Manager::live_children(uint32_t generation) const {
   unsigned n = 0;
   for (auto& [pid, c] : children_)
-    if (c.generation == generation && !c.retiring) n++;
+    if (c.generation == generation && !c.retiring && !c.status) n++;
   return n;
 }
 
 unsigned Manager::idle_count(bool count_starting) const {
   unsigned n = 0;
   for (auto& [pid, c] : children_) {
-    if (c.retiring || c.generation != generation_) continue;
+    if (c.retiring || c.generation != generation_ || c.status) continue;
     Stage s = board_->slot(c.slot).stage.load();
     if (s == Stage::Idle || (count_starting && s == Stage::Starting)) n++;
   }
@@ -392,7 +407,7 @@ uint64_t Manager::next_check_us(uint64_t now) const {
     if (t) sooner(now + t);
   for (auto& [pid, c] : children_) {
     if (c.retiring && c.retired_us) sooner(now + 100000);
-    if (!terminate && !slow) continue;
+    if ((!terminate && !slow) || c.status) continue;
     const auto& slot = board_->slot(c.slot);
     uint64_t start = slot.request_start_us.load(std::memory_order_acquire);
     if (!start) continue;
@@ -425,7 +440,7 @@ void Manager::wake_tick() {
 // connection or a request is signalled, to leave its accept()/read at once. A worker handed
 // over by a previous image has no slot here: signalled.
 void Manager::ask_to_leave(Child& c) {
-  if (c.adopted) {
+  if (c.adopted || c.status) {
     kill(c.pid, SIGQUIT);
     return;
   }
@@ -466,7 +481,7 @@ void Manager::check_retiring() {
     if (c.adopted) {
       if (now - c.retired_us >= kSecond && c.retired_us + kSecond + 100000 > now)
         kill(pid, SIGQUIT);
-    } else if (board_->slot(c.slot).stage.load() == Stage::Idle) {
+    } else if (c.status || board_->slot(c.slot).stage.load() == Stage::Idle) {
       kill(pid, SIGQUIT);
     }
   }
@@ -485,7 +500,7 @@ void Manager::on_child_exit(pid_t pid, const siginfo_t* si) {
   sd_event_source_unref(c.source);
   if (c.output) c.output->close_all();
   if (c.seccomp) c.seccomp->close_all();
-  scoreboard::SlotView v = board_->view(c.slot);
+  scoreboard::SlotView v = c.slot >= 0 ? board_->view(c.slot) : scoreboard::SlotView{};
   board_->release(c.slot);
 
   double lived = double(now_monotonic_us() - c.started_us) / kSecond;
@@ -538,6 +553,11 @@ void Manager::on_child_exit(pid_t pid, const siginfo_t* si) {
     }
   }
   if (c.generation != generation_) return;
+  if (c.status) {
+    // Not when it could not set itself up (78): that would only repeat.
+    if (si->si_code != CLD_EXITED || si->si_status != 78) spawn_status_worker();
+    return;
+  }
   if (pool_.pm == config::PmStyle::Static)
     spawn_to(pool_.pm_max_children);
   else if (pool_.pm == config::PmStyle::Dynamic)
@@ -561,7 +581,7 @@ void Manager::maintain() {
   Child* longest_idle = nullptr;
   uint64_t longest_idle_since = UINT64_MAX;
   for (auto& [pid, c] : children_) {
-    if (c.retiring || c.generation != generation_) continue;
+    if (c.retiring || c.generation != generation_ || c.status) continue;
     total++;
     auto& slot = board_->slot(c.slot);
     Stage st = slot.stage.load();
@@ -634,15 +654,17 @@ void Manager::maintain() {
   spawn_rate_ = 1;
 }
 
-// Connections waiting in the listen queues, now (one that cannot be read counts as one: the
-// connection that woke the manager); raises the pool's max listen queue.
+// Connections waiting in the pool's listen queues (not pm.status_listen's, which the status
+// worker takes), now; one that cannot be read counts as one, the connection that woke the
+// manager. Raises the pool's max listen queue.
 unsigned Manager::note_listen_queue() {
   unsigned waiting = 0, measured = 0;
   for (auto& l : listen_.listeners) {
+    if (l.status_only) continue;
     unsigned cur = 0, len = 0;
     if (listen_queue(l.fd, cur, len)) {
       waiting += cur;
-      if (!l.status_only) measured += cur;
+      measured += cur;
     } else {
       waiting += 1;
     }
@@ -700,6 +722,7 @@ void Manager::check_timeouts() {
   if (!terminate && !slow) return;
   uint64_t now = now_monotonic_us();
   for (auto& [pid, c] : children_) {
+    if (c.status) continue;
     auto& slot = board_->slot(c.slot);
     uint64_t start = slot.request_start_us.load(std::memory_order_acquire);
     if (!start || now < start) continue;
@@ -771,7 +794,8 @@ void Manager::write_slowlog(pid_t pid, const scoreboard::SlotView& v) {
 void Manager::check_ready() {
   bool ready = pool_.pm == config::PmStyle::Ondemand;
   for (auto& [pid, c] : children_)
-    if (c.generation == generation_ && board_->slot(c.slot).stage.load() == Stage::Idle)
+    if (c.generation == generation_ && !c.status &&
+        board_->slot(c.slot).stage.load() == Stage::Idle)
       ready = true;
   if (ready) {
     for (auto& [pid, c] : children_)
@@ -782,7 +806,7 @@ void Manager::check_ready() {
     // stage, so it gets a short grace instead.
     uint64_t now = now_monotonic_us();
     for (auto& [pid, c] : children_) {
-      if (c.generation == generation_ || !c.retiring || !c.retired_us) continue;
+      if (c.generation == generation_ || !c.retiring || !c.retired_us || c.status) continue;
       bool idle = c.adopted || board_->slot(c.slot).stage.load() == Stage::Idle ||
                   board_->slot(c.slot).stage.load() == Stage::Starting;
       uint64_t grace = c.adopted ? 500000 : 2 * kSecond;
@@ -837,7 +861,7 @@ PoolStatus Manager::status() const {
   }
   s.max_listen_queue = std::max<unsigned>(c.max_listen_queue.load(), s.listen_queue);
   for (auto& [pid, ch] : children_) {
-    if (ch.generation != generation_) continue;
+    if (ch.generation != generation_ || ch.status) continue;
     s.total++;
     Stage st = board_->slot(ch.slot).stage.load();
     if (st == Stage::Idle || st == Stage::Starting)
@@ -1008,6 +1032,7 @@ void Manager::start_generation() {
     case config::PmStyle::Ondemand:
       break;
   }
+  spawn_status_worker();  // the previous one leaves with the other old workers (check_ready)
   check_ready();
 }
 

@@ -87,11 +87,15 @@ class Manager {
     uint64_t retired_us = 0;                 // monotonic: when retire() asked it to leave
     uint64_t kill_after_us = 0;              // monotonic: SIGKILL if still there (the drain bound)
     bool adopted = false;  // forked by the image before a re-exec (no scoreboard view)
+    // pm.status_listen's own worker: answers the status and ping pages there while every
+    // worker of the pool is busy (php-fpm's separate status pool); no slot, not counted.
+    bool status = false;
   };
 
   bool load_config(config::Config& out, config::PoolConfig& pool, std::string& error);
   bool apply_global_limits(std::string& error);
-  bool spawn();
+  bool spawn(bool status = false);
+  void spawn_status_worker();
   void start_generation();
   void open_access_log();
   unsigned note_listen_queue();

@@ -66,7 +66,9 @@ void install_signal_handlers() {
 
 void run(const WorkerSetup& setup) {
   const config::PoolConfig& pool = *setup.pool;
-  scoreboard::Slot& slot = setup.scoreboard->slot(setup.slot);
+  // The status worker has no slot: it is not one of the pool's processes on its own pages.
+  static scoreboard::Slot own_slot;
+  scoreboard::Slot& slot = setup.slot >= 0 ? setup.scoreboard->slot(setup.slot) : own_slot;
   scoreboard::Counters& counters = setup.scoreboard->counters();
 
   const pid_t manager = getppid();

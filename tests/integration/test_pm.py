@@ -210,5 +210,28 @@ class MaxListenQueueTest(harness.BackendTestCase):
         self.assertGreaterEqual(st['max listen queue'], 2)
 
 
+class StatusListenTest(harness.BackendTestCase):
+    """pm.status_listen has a worker of its own, as php-fpm's status pool: the status page
+    answers there at once while every worker of the pool is busy, and does not count itself."""
+    STATUS_SOCK = '/tmp/php-pool-status-listen-%d.sock' % os.getpid()
+    POOL_INI = ('pm = static\npm.max_children = 1\npm.status_path = /status\n'
+                'pm.status_listen = %s\n' % STATUS_SOCK)
+
+    def test_answers_while_every_worker_is_busy(self):
+        with ThreadPoolExecutor(1) as pool:
+            busy = pool.submit(harness.fcgi_request, self.backend.socket_path,
+                               harness.php_params('sleep.php', query='s=3'))
+            time.sleep(0.5)
+            t0 = time.monotonic()
+            out, _err, _ = harness.fcgi_request(self.STATUS_SOCK, harness.php_params(
+                'status', query='json', extra={'SCRIPT_NAME': '/status'}), timeout=5)
+            elapsed = time.monotonic() - t0
+            st = json.loads(harness.parse_cgi_response(out)[2])
+            self.assertLess(elapsed, 1.5)
+            self.assertEqual((st['total processes'], st['active processes'],
+                              st['idle processes']), (1, 1, 0))
+            self.assertEqual(harness.parse_cgi_response(busy.result()[0])[0], 200)
+
+
 if __name__ == '__main__':
     harness.main()
