@@ -4,12 +4,14 @@
 #include <string>
 
 #include "cli.hpp"
+#include "common/process_title.hpp"
 #include "dbus/client.hpp"
 #include "manager/manager.hpp"
 
 using namespace php_pool;
 
 int main(int argc, char** argv) {
+  process_title::remember(argc, argv);
   cli::ParsedArgs parsed = cli::parse_args(argc, argv);
   if (!parsed.options) {
     fprintf(stderr, "%s\n", parsed.error.c_str());

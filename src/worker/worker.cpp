@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "common/log.hpp"
+#include "common/process_title.hpp"
 #include "sandbox/sandbox.hpp"
 #include "sapi/sapi.hpp"
 #include "worker/builtin_pages.hpp"
@@ -72,6 +73,7 @@ void run(const WorkerSetup& setup) {
   scoreboard::Counters& counters = setup.scoreboard->counters();
 
   const pid_t manager = getppid();
+  process_title::set("php-pool: pool " + setup.identity + (setup.slot < 0 ? " (status)" : ""));
   install_signal_handlers();
   log::set_worker(getpid());
   BuiltinPages pages(pool, *setup.scoreboard, setup.listeners, setup.identity, setup.access_log_fd);

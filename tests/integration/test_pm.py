@@ -232,6 +232,19 @@ class StatusListenTest(harness.BackendTestCase):
                               st['idle processes']), (1, 1, 0))
             self.assertEqual(harness.parse_cgi_response(busy.result()[0])[0], 200)
 
+    def test_process_titles(self):
+        if harness.is_fpm():
+            self.skipTest('php-fpm calls them "php-fpm: pool NAME"')
+        # ps and pgrep -f tell the workers apart from the manager, as php-fpm's do
+        titles = []
+        for pid in self.backend.worker_pids():
+            with open('/proc/%d/cmdline' % pid, 'rb') as f:
+                titles.append(f.read().rstrip(b'\0').decode())
+        with open(self.backend.conf_path) as f:
+            name = re.search(r'^\[(\S+)\]', f.read(), re.M)
+        self.assertEqual(sorted(titles), sorted(['php-pool: pool %s' % name.group(1),
+                                                 'php-pool: pool %s (status)' % name.group(1)]))
+
 
 if __name__ == '__main__':
     harness.main()
