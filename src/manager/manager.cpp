@@ -318,11 +318,8 @@ bool Manager::spawn(bool status) {
     }
     close_event_loop_fds();
     if (slot >= 0) board_->slot(slot).pid.store(getpid());
-    // The status worker takes pm.status_listen's sockets, the others the rest.
-    std::vector<worker::Listener> listeners;
-    for (const auto& l : listen_.listeners)
-      if (l.status_only == status) listeners.push_back(l);
-    worker::WorkerSetup ws{&pool_, listeners, board_.get(), slot, options_.allow_root, identity_};
+    worker::WorkerSetup ws{&pool_, listen_.listeners,   board_.get(),
+                           slot,   options_.allow_root, identity_};
     ws.seccomp_fd = seccomp ? seccomp->child_end() : -1;
     ws.access_log_fd = access_log_.is_open() ? access_log_.fd() : -1;
     worker::run(ws);

@@ -93,9 +93,12 @@ void run(const WorkerSetup& setup) {
   if (getppid() != manager) _exit(0);
   sandbox::apply_seccomp(pool, setup.seccomp_fd);
 
-  // Requests arrive on every socket (pm.status_listen's too: BuiltinPages answers only the
-  // status and ping pages there) and on parked kept connections: the Waiter watches them all.
-  const std::vector<Listener>& listeners = setup.listeners;
+  // Requests arrive on the pool's sockets and on parked kept connections: the Waiter watches
+  // them all. pm.status_listen's sockets are the status worker's alone (BuiltinPages answers
+  // only the status and ping pages there); it still measures the pool's listen queues.
+  std::vector<Listener> listeners;
+  for (const auto& l : setup.listeners)
+    if (l.status_only == (setup.slot < 0)) listeners.push_back(l);
   fastcgi::Limits limits;
   Waiter waiter(listeners, limits, int(pool.request_read_timeout.count()),
                 int(pool.request_write_timeout.count()), &slot.stage);

@@ -19,7 +19,7 @@ struct WorkerSetup {
   const config::PoolConfig* pool;
   std::vector<Listener> listeners;
   scoreboard::Scoreboard* scoreboard;
-  int slot;  // -1: the status worker (pm.status_listen only), which has none
+  int slot;  // -1: the status worker, which serves pm.status_listen's sockets and has no slot
   bool allow_root = false;
   std::string identity;    // the pool's name (--instance) on the status page and in the access log
   int seccomp_fd = -1;     // the worker's end of its seccomp supervisor socket (manager), or -1
