@@ -94,9 +94,10 @@ int facility_code(const std::string& name) {
 
 // One journal entry; fields without a value are left out rather than sent empty.
 int send_journal(Level level, const Fields& f, const char* msg) {
-  std::string fields[6];
+  std::string fields[7];
   size_t n = 0;
   fields[n++] = "MESSAGE=[pool " + g_pool + "] " + msg;
+  fields[n++] = "SYSLOG_IDENTIFIER=php-pool";  // not the worker's process title
   fields[n++] = "PRIORITY=" + std::to_string(syslog_priority(level));
   fields[n++] = "POOL=" + g_pool;
   int pid = f.worker_pid ? f.worker_pid : g_worker_pid;
@@ -105,7 +106,7 @@ int send_journal(Level level, const Fields& f, const char* msg) {
   if (script && *script) fields[n++] = std::string("SCRIPT=") + script;
   const char* uri = f.request_uri ? f.request_uri : g_request_uri;
   if (uri && *uri) fields[n++] = std::string("REQUEST_URI=") + uri;
-  struct iovec iov[6];
+  struct iovec iov[7];
   for (size_t i = 0; i < n; i++) iov[i] = {fields[i].data(), fields[i].size()};
   return sd_journal_sendv(iov, int(n));
 }

@@ -1,5 +1,7 @@
 #include "common/process_title.hpp"
 
+#include <errno.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -13,6 +15,10 @@ size_t g_room = 0;        // bytes from argv[0] to the end of the last contiguou
 
 void remember(int argc, char** argv) {
   if (argc < 1 || !argv[0]) return;
+  // glibc's names for the program point into argv[0] (syslog()'s default ident, error
+  // messages): keep copies, or they would read the title.
+  program_invocation_name = strdup(program_invocation_name);
+  program_invocation_short_name = strdup(program_invocation_short_name);
   g_start = argv[0];
   char* end = argv[0] + strlen(argv[0]) + 1;
   // The kernel lays the arguments out one after the other; stop at any that is not.

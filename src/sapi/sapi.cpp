@@ -7,6 +7,7 @@
 #include <strings.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <syslog.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -218,8 +219,13 @@ void send_stderr(const char* message, size_t len) {
   g_cur.io->write_stderr(std::string_view(message, len));
 }
 
-void log_message(const char* message, int) {
-  log::write(log::Level::Notice, {}, "PHP message: %s", message);
+// SYSLOG_TYPE: PHP's syslog priority of the message (LOG_ERR for a fatal error, LOG_WARNING,
+// LOG_NOTICE for error_log() and notices), so that `journalctl -p err` finds fatal errors.
+void log_message(const char* message, int syslog_type) {
+  log::Level level = syslog_type <= LOG_ERR       ? log::Level::Error
+                     : syslog_type == LOG_WARNING ? log::Level::Warning
+                                                  : log::Level::Notice;
+  log::write(level, {}, "PHP message: %s", message);
   std::string m = std::string("PHP message: ") + message;
   send_stderr(m.data(), m.size());
 }

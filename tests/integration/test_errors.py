@@ -34,6 +34,10 @@ class ErrorTest(_ErrorBase):
         self.assertEqual(r.body, b'output before fatal\n')
         self.assertEventuallyIn('PHP Fatal error:  Uncaught Error: Call to undefined function '
                                 'this_function_does_not_exist_xyz()')
+        if not harness.is_fpm():  # php-fpm sends PHP messages only to the web server
+            # php-pool's own log gives it PHP's level: journalctl -p err finds fatal errors
+            self.assertRegex(self.backend.log_text(), r'ERROR: \[pool \S+\] PHP message: PHP '
+                             r'Fatal error:  Uncaught Error: Call to undefined function')
         self.assertServing()
 
     def test_fatal_error_with_display_errors_on_is_200(self):
