@@ -398,7 +398,9 @@ def journal_entry_of_a_request_names_pool_worker_script_and_uri():
         found = [e for e in journal_entries('POOL=site') if want in str(e.get('MESSAGE'))]
         return found[0] if found else None
     e = wait_until(entry, 10, 'the journal entry of %r' % want, interval=0.2)
+    # SYSLOG_IDENTIFIER: journalctl -t php-pool, whatever the worker's process title
     expected = {'POOL': 'site', 'WORKER_PID': str(j['pid']), 'PRIORITY': '5',
+                'SYSLOG_IDENTIFIER': 'php-pool',
                 'SCRIPT': WWW + '/probe.php',
                 'REQUEST_URI': '/probe.php?log=%s&ini=precision' % tag,
                 'MESSAGE': '[pool site] ' + want}
