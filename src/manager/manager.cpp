@@ -789,11 +789,17 @@ void Manager::write_slowlog(pid_t pid, const scoreboard::SlotView& v) {
 // --- readiness, status ------------------------------------------------------------------
 
 void Manager::check_ready() {
+  // Ready once a worker of this generation waits for or serves requests: under load none is
+  // ever seen idle (each takes a waiting connection at once), and READY=1, Reload()'s reply and
+  // the old workers' retirement must not wait for a quiet moment.
   bool ready = pool_.pm == config::PmStyle::Ondemand;
-  for (auto& [pid, c] : children_)
-    if (c.generation == generation_ && !c.status &&
-        board_->slot(c.slot).stage.load() == Stage::Idle)
+  for (auto& [pid, c] : children_) {
+    if (c.generation != generation_ || c.status) continue;
+    Stage st = board_->slot(c.slot).stage.load();
+    if (st == Stage::Idle || st == Stage::ReadingHeaders || st == Stage::Running ||
+        st == Stage::Finishing)
       ready = true;
+  }
   if (ready) {
     for (auto& [pid, c] : children_)
       if (c.generation != generation_ && !c.retiring) retire(c);

@@ -249,5 +249,32 @@ class StatusListenTest(harness.BackendTestCase):
                                                  'php-pool: pool %s (status)' % name.group(1)]))
 
 
+class ReloadUnderLoadTest(harness.BackendTestCase):
+    """A reload of a saturated pool: the new workers take over at once. They are never seen
+    idle there (each takes a waiting connection), so waiting for one to be idle kept the old
+    generation running beside the new one, twice pm.max_children, and the reload unanswered."""
+    POOL_INI = 'pm = static\npm.max_children = 2\n'
+
+    def test_old_workers_leave_while_saturated(self):
+        if harness.is_fpm():
+            self.skipTest("php-fpm's reload re-executes its master")
+        stop = time.monotonic() + 8
+        def client():
+            while time.monotonic() < stop:
+                out, _e, _ = harness.fcgi_request(self.backend.socket_path,
+                                                  harness.php_params('sleep.php', query='s=0.3'))
+                self.assertEqual(harness.parse_cgi_response(out)[0], 200)
+        with ThreadPoolExecutor(6) as pool:
+            clients = [pool.submit(client) for _ in range(6)]
+            time.sleep(1)
+            old = set(self.backend.worker_pids())
+            os.kill(self.backend.pid, signal.SIGHUP)
+            wait_until(lambda: not old & set(self.backend.worker_pids()), 3,
+                       what='the old workers to leave')
+            self.assertLessEqual(len(self.backend.worker_pids()), 2)
+            for c in clients:
+                c.result()
+
+
 if __name__ == '__main__':
     harness.main()
