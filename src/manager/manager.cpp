@@ -968,6 +968,18 @@ int Manager::on_stop_tick(sd_event_source* s, uint64_t usec, void* userdata) {
   return 0;
 }
 
+namespace {
+
+// The pool's php_admin_value and php_admin_flag lines, as the workers apply them.
+std::vector<std::pair<std::string, std::string>> admin_values(const config::PoolConfig& pool) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& e : pool.php_ini)
+    if (e.admin && !e.shadowed_in(pool.php_ini)) out.emplace_back(e.name, e.value);
+  return out;
+}
+
+}  // namespace
+
 void Manager::reload(std::function<void(const std::string& error)> done) {
   if (state_ == State::Stopping) {
     if (done) done("the pool is stopping");
@@ -992,6 +1004,9 @@ void Manager::reload(std::function<void(const std::string& error)> done) {
   std::string why = engine_files_.changed();
   if (why.empty() && board_->size() < children_.size() + size_t(pool.pm_max_children) * 2)
     why = "pm.max_children " + std::to_string(pool.pm_max_children) + " needs a larger scoreboard";
+  // opcache compiles ini_get('x') of a locked setting into the script, and keeps it in its
+  // shared memory: a changed php_admin_value would not reach scripts compiled before.
+  if (why.empty() && admin_values(pool) != admin_values(pool_)) why = "a php_admin_value changed";
   if (!why.empty()) {
     config_ = std::move(cfg);
     pool_ = std::move(pool);

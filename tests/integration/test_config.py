@@ -1,6 +1,9 @@
 """Pool-file settings a script can see: php_value / php_admin_value / php_flag, clear_env and
 env[], and the httpoxy protection (a "Proxy:" request header never becomes getenv('HTTP_PROXY'))."""
 
+import os
+import signal
+import time
 import unittest
 
 import harness
@@ -88,6 +91,37 @@ class UserEnvTest(StackTestCase):
         j = self.get('/env.php').json()
         self.assertEqual(j['getenv']['USER'], 'www-data')
         self.assertEqual(j['getenv']['HOME'], '/srv/site')
+
+
+class AdminValueReloadTest(harness.BackendTestCase):
+    """A reload that changes a php_admin_value: scripts see the new value. opcache folds
+    ini_get('x') of a locked setting into the compiled script, kept in its shared memory across
+    a reload; php-fpm's reload re-executes its master, which starts opcache afresh."""
+    POOL_INI = 'pm = static\npm.max_children = 1\nphp_admin_value[precision] = 5\n'
+
+    def precision(self):
+        script = os.path.join(self.tmp, 'precision.php')
+        if not os.path.exists(script):
+            with open(script, 'w') as f:
+                f.write("<?php echo ini_get('precision');")  # a literal name: foldable
+            os.utime(script, (time.time() - 60,) * 2)  # opcache caches files older than 2 s
+        try:
+            out, _e, _ = harness.fcgi_request(self.backend.socket_path,
+                                              harness.php_params('precision.php', docroot=self.tmp))
+        except OSError:
+            return None  # php-fpm re-executing itself
+        return harness.parse_cgi_response(out)[2]
+
+    def test_new_value_after_reload(self):
+        b = self.backend
+        self.assertEqual(self.precision(), b'5')
+        self.assertEqual(self.precision(), b'5')  # from opcache now
+        with open(b.conf_path) as f:
+            text = f.read()
+        with open(b.conf_path, 'w') as f:
+            f.write(text.replace('php_admin_value[precision] = 5', 'php_admin_value[precision] = 9'))
+        b.signal(signal.SIGUSR2)
+        harness.wait_until(lambda: self.precision() == b'9', 15, what='precision 9 after the reload')
 
 
 class ClearEnvTest(StackTestCase):
