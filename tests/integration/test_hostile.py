@@ -263,45 +263,44 @@ class AccessLogInjectionTest(harness.StackTestCase):
         self.assertEqual(harness.read_text(path), 'alice\\x0acd;id>/tmp/owned\\x0a#|GET\n')
 
 
-class AccessLogSymlinkTest(harness.StackTestCase):
-    """The access log is opened as root: a symbolic link planted at its path (by the pool's user,
-    in a directory it may write to) is not followed."""
+class PlantedLinkCase(harness.StackTestCase):
+    """A symbolic link to a file root owns, planted (by the pool's user, in a directory it may
+    write to) at the path of a log the manager opens as root: LOG, set up by POOL_LINES (with
+    %s for the temporary directory)."""
+    LOG = ''
+    POOL_LINES = ''
 
     @classmethod
     def start_backend(cls):
         cls.target = os.path.join(cls.tmp, 'root-owned-target')
-        os.symlink(cls.target, os.path.join(cls.tmp, 'access.log'))
-        cls.POOL_INI = ('pm = static\npm.max_children = 1\n'
-                        'access.log = %s/access.log\n' % cls.tmp)
+        os.symlink(cls.target, os.path.join(cls.tmp, cls.LOG))
+        cls.POOL_INI = 'pm = static\npm.max_children = 1\n' + cls.POOL_LINES % cls.tmp
         return super().start_backend()
 
-    def test_link_not_followed(self):
+    def setUp(self):
         if harness.is_fpm():
             self.skipTest('php-fpm follows the link')
+
+
+class AccessLogSymlinkTest(PlantedLinkCase):
+    LOG = 'access.log'
+    POOL_LINES = 'access.log = %s/access.log\n'
+
+    def test_link_not_followed(self):
         self.assertEqual(self.get('/pid.php').status, 200)
         self.assertFalse(os.path.exists(self.target))
         self.assertIn('does not follow a symbolic link', self.backend.log_text())
 
 
-class SlowlogSymlinkTest(harness.StackTestCase):
-    """The manager writes the slowlog as root: not through a symbolic link planted at its path."""
-
-    @classmethod
-    def start_backend(cls):
-        cls.target = os.path.join(cls.tmp, 'root-owned-target')
-        os.symlink(cls.target, os.path.join(cls.tmp, 'slow.log'))
-        cls.POOL_INI = ('pm = static\npm.max_children = 1\nrequest_slowlog_timeout = 1s\n'
-                        'slowlog = %s/slow.log\n' % cls.tmp)
-        return super().start_backend()
+class SlowlogSymlinkTest(PlantedLinkCase):
+    LOG = 'slow.log'
+    POOL_LINES = 'request_slowlog_timeout = 1s\nslowlog = %s/slow.log\n'
 
     def test_link_not_followed(self):
-        if harness.is_fpm():
-            self.skipTest('php-fpm follows the link')
         self.assertEqual(self.get('/sleep.php?s=1.6').status, 200)
         wait_until(lambda: 'symbolic links' in self.backend.log_text(), 5,
                    what='the slowlog failure in the log')
         self.assertFalse(os.path.exists(self.target))
-
 
 if __name__ == '__main__':
     harness.main()
