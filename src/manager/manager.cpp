@@ -109,6 +109,8 @@ int Manager::run() {
     error.clear();
   }
   argv_ = systemd::own_command_line();
+  // The unit's --instance names the pool in a configuration error too (journalctl POOL=site).
+  log::setup(options_.instance, log::Level::Notice);
   if (!load_config(config_, pool_, error)) {
     log::write(log::Level::Alert, {}, "%s", error.c_str());
     return 78;  // EX_CONFIG

@@ -750,6 +750,12 @@ class StartupErrorTest(unittest.TestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn('please specify user and group other than root', r.stdout.decode())
 
+    def test_config_error_names_the_instance(self):
+        conf = self.write_conf('pm.max_children = banana\n')
+        r = self.run_pool(conf, '-R', '--instance', 'site')
+        self.assertEqual(r.returncode, 78)
+        self.assertIn('[pool site] %s:5:' % conf, r.stdout.decode())
+
     def test_unknown_listen_owner_refused(self):
         # as php-fpm: a socket left to root would turn every request into a 502
         conf = self.write_conf('listen.owner = pp-no-such-user-x\n')
