@@ -425,6 +425,7 @@ __attribute__((noinline)) void serve(RequestResult& result) {
     efree(SG(request_info).path_translated);
     SG(request_info).path_translated = nullptr;
   }
+  if (g_cur.io) g_cur.io->script_ended();
   php_request_shutdown(nullptr);
 }
 

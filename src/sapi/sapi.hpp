@@ -26,6 +26,8 @@ class RequestIo {
   // Sends what is buffered and END_REQUEST; the script may go on (fastcgi_finish_request).
   virtual bool finish() = 0;
   virtual bool finished() const = 0;
+  // The script has ended; PHP's request shutdown (shutdown functions, destructors) follows.
+  virtual void script_ended() {}
 };
 
 struct EngineOptions {

@@ -54,6 +54,11 @@ class Connection : public sapi::RequestIo {
   bool flush() override;
   bool finish() override;
   bool finished() const override { return finished_; }
+  // Shutdown functions run in php-fpm's "Finishing" stage: request_terminate_timeout leaves
+  // them alone unless request_terminate_timeout_track_finished is set.
+  void script_ended() override {
+    if (stage_) stage_->store(scoreboard::Stage::Finishing, std::memory_order_release);
+  }
 
   // Direct responses (status and ping pages, errors before PHP).
   bool respond(std::string_view headers_and_body);

@@ -276,5 +276,16 @@ class ReloadUnderLoadTest(harness.BackendTestCase):
                 c.result()
 
 
+class TerminateTimeoutSparesShutdownTest(StackTestCase):
+    """request_terminate_timeout times the script, not its shutdown functions (php-fpm's
+    "Finishing" stage), unless request_terminate_timeout_track_finished is set."""
+    POOL_INI = 'pm = static\npm.max_children = 1\nrequest_terminate_timeout = 1s\n'
+
+    def test_shutdown_function_runs_past_the_timeout(self):
+        r = self.get('/shutdown_sleep.php?s=2', timeout=20)
+        self.assertEqual((r.status, r.body), (200, b'body'))
+        self.assertGreaterEqual(r.elapsed, 1.9)
+
+
 if __name__ == '__main__':
     harness.main()
