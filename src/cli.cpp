@@ -252,16 +252,18 @@ int check_accounts(const config::PoolConfig& p, bool allow_root) {
     report("user", "[pool " + p.name +
                        "] please specify user and group other than root (or run with -R / "
                        "--allow-to-run-as-root)");
-  for (const char* d : {"user", "listen.owner"}) {
-    const std::string& name = std::string_view(d) == "user" ? p.user : p.listen_owner;
+  auto user = [&](const char* directive, const std::string& name) {
     if (!name.empty() && !getpwnam(name.c_str()))
-      report(d, "[pool " + p.name + "] cannot get uid for user '" + name + "'");
-  }
-  for (const char* d : {"group", "listen.group"}) {
-    const std::string& name = std::string_view(d) == "group" ? p.group : p.listen_group;
+      report(directive, "[pool " + p.name + "] cannot get uid for user '" + name + "'");
+  };
+  auto group = [&](const char* directive, const std::string& name) {
     if (!name.empty() && !getgrnam(name.c_str()))
-      report(d, "[pool " + p.name + "] cannot get gid for group '" + name + "'");
-  }
+      report(directive, "[pool " + p.name + "] cannot get gid for group '" + name + "'");
+  };
+  user("user", p.user);
+  user("listen.owner", p.listen_owner);
+  group("group", p.group);
+  group("listen.group", p.listen_group);
   return errors;
 }
 

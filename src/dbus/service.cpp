@@ -319,6 +319,13 @@ int caller(sd_bus_message* m, uid_t& euid, bool& privileged) {
   return r;
 }
 
+bool privileged_caller(sd_bus_message* m) {
+  uid_t euid;
+  bool privileged;
+  caller(m, euid, privileged);
+  return privileged;
+}
+
 }  // namespace
 
 int Service::method_reload(sd_bus_message* m, void* userdata, sd_bus_error* error) {
@@ -359,11 +366,8 @@ int Service::method_get_status(sd_bus_message* m, void* userdata, sd_bus_error* 
   if (r < 0) return r;
   // Anyone may read the status (the bus policy), but a request's query string and user may
   // carry tokens and names: only for a caller who could see the process anyway.
-  uid_t euid;
-  bool privileged;
-  caller(m, euid, privileged);
   std::string text, failure;
-  if (!status_text(self->manager_, format, !privileged, text, failure))
+  if (!status_text(self->manager_, format, !privileged_caller(m), text, failure))
     return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", valid_utf8(failure).c_str());
   return sd_bus_reply_method_return(m, "s", valid_utf8(text).c_str());
 }
@@ -377,9 +381,8 @@ int Service::method_list_processes(sd_bus_message* m, void* userdata, sd_bus_err
                                                                          sd_bus_message_unref);
   r = sd_bus_message_open_container(reply, 'a', "(usttss)");
   if (r < 0) return r;
-  uid_t euid;
-  bool privileged;
-  caller(m, euid, privileged);  // as in GetStatus: the query strings for privileged callers only
+  // As in GetStatus: the query strings for privileged callers only.
+  const bool privileged = privileged_caller(m);
   uint64_t now = scoreboard::now_monotonic_us();
   for (const auto& v : self->manager_.board().snapshot()) {
     if (v.pid <= 0) continue;  // claimed, not forked yet

@@ -54,7 +54,6 @@ void WorkerOutput::close_inherited() {
 void WorkerOutput::watch(sd_event* event, pid_t pid, bool decorate) {
   pid_ = pid;
   decorate_ = decorate;
-  bare_ = log::Fields{pid, nullptr, nullptr, true};
   if (!capture_) return;
   for (auto& s : streams_) {
     ::close(s.write_fd);
@@ -72,6 +71,7 @@ int WorkerOutput::on_readable(sd_event_source*, int, uint32_t, void* userdata) {
 
 void WorkerOutput::drain(Stream& s, bool final) {
   char buf[4096];
+  std::string text;  // all there is to read now
   for (;;) {
     ssize_t n = read(s.read_fd, buf, sizeof buf);
     if (n <= 0) {
@@ -81,27 +81,22 @@ void WorkerOutput::drain(Stream& s, bool final) {
       }
       break;
     }
-    s.partial.append(buf, size_t(n));
+    text.append(buf, size_t(n));
   }
-  size_t start = 0;
-  for (size_t nl; (nl = s.partial.find('\n', start)) != std::string::npos; start = nl + 1) {
-    std::string line = s.partial.substr(start, nl - start);
-    if (decorate_)
-      log::write(log::Level::Warning, {}, "child %d said into %s: \"%s\"", pid_, s.name,
-                 line.c_str());
-    else
-      log::write(log::Level::Warning, bare_, "%s", line.c_str());
-  }
-  s.partial.erase(0, start);
-  // Text without a newline is logged once nothing more is there to read, as php-fpm does: a
-  // worker may go on for hours before it writes one.
-  if (!s.partial.empty()) {
+  // Line by line; text without a newline too, once nothing more is there to read, as php-fpm
+  // does (a worker may go on for hours before it writes one).
+  const log::Fields bare{pid_, nullptr, nullptr, true};  // decorate_workers_output = no
+  for (size_t start = 0; start < text.size();) {
+    size_t nl = text.find('\n', start);
+    size_t end = nl == std::string::npos ? text.size() : nl;
+    std::string line = text.substr(start, end - start);
+    const char* closed = nl == std::string::npos && final ? ", pipe is closed" : "";
+    start = end + 1;
     if (decorate_)
       log::write(log::Level::Warning, {}, "child %d said into %s: \"%s\"%s", pid_, s.name,
-                 s.partial.c_str(), final ? ", pipe is closed" : "");
+                 line.c_str(), closed);
     else
-      log::write(log::Level::Warning, bare_, "%s", s.partial.c_str());
-    s.partial.clear();
+      log::write(log::Level::Warning, bare, "%s", line.c_str());
   }
 }
 

@@ -8,8 +8,6 @@
 
 #include <string>
 
-#include "common/log.hpp"
-
 namespace php_pool::manager {
 
 class WorkerOutput {
@@ -31,7 +29,6 @@ class WorkerOutput {
   struct Stream {
     int read_fd = -1, write_fd = -1;
     sd_event_source* source = nullptr;
-    std::string partial;
     const char* name = "";
     WorkerOutput* owner = nullptr;
   };
@@ -40,7 +37,6 @@ class WorkerOutput {
   Stream streams_[2];
   bool capture_ = false;
   bool decorate_ = true;
-  log::Fields bare_;  // decorate_workers_output = no: the line as the worker wrote it
   pid_t pid_ = 0;
 };
 
