@@ -756,6 +756,16 @@ class StartupErrorTest(unittest.TestCase):
         self.assertEqual(r.returncode, 78)
         self.assertIn('[pool site] %s:5:' % conf, r.stdout.decode())
 
+    def test_error_log_not_opened_through_a_symbolic_link(self):
+        # opened as root: a link planted at the path must not make root write elsewhere
+        target = os.path.join(self.tmp, 'root-owned-target')
+        os.symlink(target, os.path.join(self.tmp, 'error.log'))
+        conf = self.write_conf('[global]\nerror_log = %s/error.log\n' % self.tmp)
+        r = self.run_pool(conf, '-R')
+        self.assertEqual(r.returncode, 78)
+        self.assertIn('does not follow a symbolic link', r.stdout.decode())
+        self.assertFalse(os.path.exists(target))
+
     def test_unknown_listen_owner_refused(self):
         # as php-fpm: a socket left to root would turn every request into a 502
         conf = self.write_conf('listen.owner = pp-no-such-user-x\n')
