@@ -177,6 +177,30 @@ def count_calls(dump, wanted):
     return counts
 
 
+def self_cost_by_object(dump):
+    """Instructions each ELF object executed itself (not in what it called), from a dump."""
+    names, costs = {}, {}
+    obj, after_call = None, False
+    with open(dump) as f:
+        for line in f:
+            m = re.match(r'(c?ob)=\((\d+)\)(?: (.*))?', line)
+            if m:
+                if m.group(3):
+                    names[m.group(2)] = os.path.basename(m.group(3).strip())
+                if m.group(1) == 'ob':
+                    obj = names.get(m.group(2))
+                continue
+            if line.startswith('calls='):
+                after_call = True  # the next cost line is the call's inclusive cost
+                continue
+            m = re.match(r'[+\-*\d]\S*\s+(\d+)', line)
+            if m:
+                if not after_call and obj:
+                    costs[obj] = costs.get(obj, 0) + int(m.group(1))
+                after_call = False
+    return costs
+
+
 def do_callgrind(args, tmp, ini):
     os.makedirs(args.out, exist_ok=True)
     for kind in args.backends:
@@ -209,6 +233,11 @@ def do_callgrind(args, tmp, ini):
             calls = count_calls(dump, ('malloc', 'free', 'operator new(unsigned long)'))
             print('   calls per request: %s' % ', '.join('%s %.1f' % (k, v / args.n)
                                                         for k, v in calls.items()))
+            # Which code runs: the engine (libphp8.2.so, or php-fpm's own binary, which holds
+            # both the engine and php-fpm), php-pool's own code, libc ...
+            by_obj = sorted(self_cost_by_object(dump).items(), key=lambda kv: -kv[1])
+            print('   by object: %s' % ', '.join('%s %.0f' % (o, c / args.n)
+                                                 for o, c in by_obj if c / args.n >= 100))
             lines = r.stdout.splitlines()
             start_i = next((i for i, l in enumerate(lines) if 'file:function' in l), None)
             if start_i is not None:
