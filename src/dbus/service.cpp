@@ -136,10 +136,10 @@ void Service::start() {
   if (!connect(error)) {
     log::write(log::Level::Warning, {},
                "D-Bus: cannot connect to the system bus (%s); FastCGI keeps serving without "
-               "%s, trying again every %llu s",
-               error.c_str(), name_.c_str(), (unsigned long long)(kReconnectIntervalUs / kSecond));
+               "%s, trying again in the background (at least once a minute)",
+               error.c_str(), name_.c_str());
     warned_ = true;
-    next_attempt_us_ = scoreboard::now_monotonic_us() + kReconnectIntervalUs;
+    schedule_attempt(scoreboard::now_monotonic_us());
   }
   int r = sd_event_add_time_relative(manager_.event(), &timer_, CLOCK_MONOTONIC, kEmitIntervalUs,
                                      kEmitIntervalUs / 5, on_tick, this);
@@ -162,6 +162,11 @@ bool Service::connect(std::string& error) {
   sd_bus_set_description(bus, "php-pool");
   const char* step = "sd_bus_add_object_vtable";
   r = sd_bus_add_object_vtable(bus, nullptr, kObjectPath, kInterface, kVtable, this);
+  if (r >= 0) {
+    // A lost connection must be seen while the manager sleeps too, when nothing ticks.
+    step = "sd_bus_add_filter";
+    r = sd_bus_add_filter(bus, nullptr, on_message, this);
+  }
   if (r >= 0) {
     step = "sd_bus_attach_event";
     r = sd_bus_attach_event(bus, manager_.event(), SD_EVENT_PRIORITY_NORMAL);
@@ -198,7 +203,11 @@ void Service::disconnect() {
 int Service::on_tick(sd_event_source* s, uint64_t usec, void* userdata) {
   auto* self = static_cast<Service*>(userdata);
   self->tick();
-  uint64_t next = !self->bus_                        ? kReconnectIntervalUs
+  if (self->bus_ && self->manager_.asleep()) {  // (re)connected while the manager sleeps
+    self->sleep();
+    return 0;
+  }
+  uint64_t next = !self->bus_ ? std::max<uint64_t>(self->next_attempt_us_, usec + 1000) - usec
                   : self->quiet_ticks_ < kQuietTicks ? kEmitIntervalUs
                                                      : kQuietEmitIntervalUs;
   sd_event_source_set_time(s, usec + next);
@@ -208,17 +217,48 @@ int Service::on_tick(sd_event_source* s, uint64_t usec, void* userdata) {
   return 0;
 }
 
+void Service::schedule_attempt(uint64_t now) {
+  next_attempt_us_ = now + retry_us_;
+  retry_us_ = std::min(retry_us_ * 2, kReconnectMaxUs);
+}
+
+int Service::on_message(sd_bus_message* m, void* userdata, sd_bus_error*) {
+  auto* self = static_cast<Service*>(userdata);
+  if (sd_bus_message_is_signal(m, "org.freedesktop.DBus.Local", "Disconnected") > 0 &&
+      self->asleep_)
+    self->wake();  // its first tick notices the loss and starts reconnecting
+  return 0;        // not handled: sd-bus goes on with the message
+}
+
+void Service::sleep() {
+  if (!bus_ || !timer_) return;  // without a bus the attempts go on
+  emit_changes();
+  asleep_ = true;
+  sd_event_source_set_enabled(timer_, SD_EVENT_OFF);
+}
+
+void Service::wake() {
+  if (!asleep_ || !timer_) return;
+  asleep_ = false;
+  quiet_ticks_ = 0;
+  uint64_t now = 0;
+  sd_event_now(manager_.event(), CLOCK_MONOTONIC, &now);
+  sd_event_source_set_time(timer_, now + kEmitIntervalUs);
+  sd_event_source_set_enabled(timer_, SD_EVENT_ON);
+}
+
 void Service::tick() {
   uint64_t now = scoreboard::now_monotonic_us();
   if (bus_ && sd_bus_is_open(bus_) <= 0) {
     if (!warned_)
       log::write(log::Level::Warning, {},
                  "D-Bus: lost the connection to the system bus; FastCGI keeps serving without "
-                 "%s, trying again every %llu s",
-                 name_.c_str(), (unsigned long long)(kReconnectIntervalUs / kSecond));
+                 "%s, trying again in the background (at least once a minute)",
+                 name_.c_str());
     warned_ = true;
     disconnect();
-    next_attempt_us_ = now + kReconnectIntervalUs;
+    retry_us_ = kReconnectFirstUs;
+    schedule_attempt(now);
     return;
   }
   if (!bus_) {
@@ -226,7 +266,9 @@ void Service::tick() {
     std::string error;
     if (!connect(error)) {
       log::write(log::Level::Debug, {}, "D-Bus: still no system bus (%s)", error.c_str());
-      next_attempt_us_ = now + kReconnectIntervalUs;
+      schedule_attempt(now);
+    } else {
+      retry_us_ = kReconnectFirstUs;
     }
     return;
   }

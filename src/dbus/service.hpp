@@ -23,7 +23,8 @@ namespace php_pool::dbus {
 inline constexpr uint64_t kEmitIntervalUs = 250000;
 inline constexpr uint64_t kQuietEmitIntervalUs = 1000000;
 inline constexpr int kQuietTicks = 4;
-inline constexpr uint64_t kReconnectIntervalUs = 5000000;
+inline constexpr uint64_t kReconnectFirstUs = 250000;
+inline constexpr uint64_t kReconnectMaxUs = 60000000;
 
 class Service {
  public:
@@ -35,9 +36,15 @@ class Service {
   // Connects to the system bus (sd_bus_open_system: DBUS_SYSTEM_BUS_ADDRESS, else
   // /run/dbus/system_bus_socket), serves the object, requests the name and attaches to the
   // manager's event loop. Call once the loop exists and before workers are forked. Never
-  // fails: without a bus it logs one warning and tries again every kReconnectIntervalUs;
-  // the same happens when an established connection is lost (dbus-daemon restarted).
+  // fails: without a bus it logs one warning and tries again, first after kReconnectFirstUs,
+  // then twice as long each time up to kReconnectMaxUs; the same happens when an established
+  // connection is lost (dbus-daemon restarted).
   void start();
+
+  // The manager falls asleep (an idle pool): one last comparison, then no more until wake().
+  // Reconnection attempts go on.
+  void sleep();
+  void wake();
 
   bool connected() const { return bus_ != nullptr; }
 
@@ -45,10 +52,12 @@ class Service {
   bool connect(std::string& error);
   void disconnect();
   void tick();
+  void schedule_attempt(uint64_t now);
   bool emit_changes();  // true when something changed since the last comparison
 
   static const sd_bus_vtable kVtable[];
   static int on_tick(sd_event_source* s, uint64_t usec, void* userdata);
+  static int on_message(sd_bus_message* m, void* userdata, sd_bus_error* error);
   static int on_name_reply(sd_bus_message* reply, void* userdata, sd_bus_error* error);
   static int get_property(sd_bus* bus, const char* path, const char* interface,
                           const char* property, sd_bus_message* reply, void* userdata,
@@ -66,6 +75,8 @@ class Service {
   bool warned_ = false;  // one warning per outage
   bool had_name_ = false;
   uint64_t next_attempt_us_ = 0;
+  uint64_t retry_us_ = kReconnectFirstUs;  // the wait before the next attempt after this one
+  bool asleep_ = false;
   int quiet_ticks_ = 0;  // comparisons in a row that found no change
   // The values last announced in PropertiesChanged, one per property, as text.
   std::vector<std::string> last_;

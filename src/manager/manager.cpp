@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -199,10 +200,17 @@ int Manager::run() {
     sd_event_add_signal(event_, &src, s, on_signal, this);
     sources_.push_back(src);
   }
-  sd_event_source* t = nullptr;
-  sd_event_add_time_relative(event_, &t, CLOCK_MONOTONIC, kSecond, 100000, on_maintenance, this);
-  sd_event_source_set_enabled(t, SD_EVENT_ON);
-  sources_.push_back(t);
+  sd_event_add_time_relative(event_, &maintenance_, CLOCK_MONOTONIC, kSecond, 100000,
+                             on_maintenance, this);
+  sd_event_source_set_enabled(maintenance_, SD_EVENT_ON);
+  sources_.push_back(maintenance_);
+  // Without it the manager never sleeps (try_sleep): nothing could wake it.
+  wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake_fd_ >= 0) {
+    sd_event_source* w = nullptr;
+    sd_event_add_io(event_, &w, wake_fd_, EPOLLIN, on_wake, this);
+    sources_.push_back(w);
+  }
   // Request timeouts and retiring workers are checked when something falls due (next_check_us).
   sd_event_add_time_relative(event_, &tick_, CLOCK_MONOTONIC, 100000, 10000, on_timeouts, this);
   sd_event_source_set_enabled(tick_, SD_EVENT_OFF);
@@ -324,6 +332,7 @@ bool Manager::spawn(bool status) {
                            slot,   options_.allow_root, identity_};
     ws.seccomp_fd = seccomp ? seccomp->child_end() : -1;
     ws.access_log_fd = access_log_.is_open() ? access_log_.fd() : -1;
+    ws.wake_fd = wake_fd_;
     worker::run(ws);
   }
   if (slot >= 0) board_->slot(slot).pid.store(pid);
@@ -402,8 +411,10 @@ uint64_t Manager::next_check_us(uint64_t now) const {
   };
   const uint64_t terminate = uint64_t(pool_.request_terminate_timeout.count()) * kSecond;
   const uint64_t slow = uint64_t(pool_.request_slowlog_timeout.count()) * kSecond;
+  // No later than one timeout from now: a request that starts now. Not while asleep: the first
+  // request wakes the manager (wake()), which sets this floor again.
   for (uint64_t t : {terminate, slow})
-    if (t) sooner(now + t);
+    if (t && !asleep_) sooner(now + t);
   for (auto& [pid, c] : children_) {
     if (c.retiring && c.retired_us) sooner(now + 100000);
     if ((!terminate && !slow) || c.status) continue;
@@ -494,6 +505,7 @@ int Manager::on_child(sd_event_source*, const siginfo_t* si, void* userdata) {
 void Manager::on_child_exit(pid_t pid, const siginfo_t* si) {
   auto it = children_.find(pid);
   if (it == children_.end()) return;
+  wake();
   Child c = it->second;
   children_.erase(it);
   sd_event_source_unref(c.source);
@@ -569,8 +581,82 @@ int Manager::on_maintenance(sd_event_source* s, uint64_t usec, void* userdata) {
   auto* m = static_cast<Manager*>(userdata);
   m->maintain();
   m->send_status();
+  if (m->try_sleep()) return 0;
   sd_event_source_set_time(s, usec + kSecond);
   sd_event_source_set_enabled(s, SD_EVENT_ON);
+  return 0;
+}
+
+// --- sleeping while idle -----------------------------------------------------------------
+// php-fpm's master wakes every second for ever; a host runs one php-pool manager per site, so
+// an idle one must not. Once a pass finds nothing to do and no connection came since the last,
+// the once-a-second pass, D-Bus's comparisons and the request-timeout floor stop; the first
+// request a worker takes wakes the manager (wake_fd_), as do signals, D-Bus calls, a worker's
+// exit and, for ondemand, a connection (its socket watch). What is left while asleep: the
+// systemd watchdog's pings and, with no bus, the backed-off reconnection attempts.
+
+// Nothing for the per-second pass to do: every worker of the current configuration waits for a
+// connection, none came since the previous pass, and pm has no spawn or retirement pending.
+bool Manager::quiet(uint64_t accepted) const {
+  if (state_ != State::Running || accepted != tick_accepted_) return false;
+  int idle = 0;
+  for (auto& [pid, c] : children_) {
+    if (c.status) continue;
+    if (c.retiring || c.generation != generation_ || c.slot < 0) return false;
+    if (board_->slot(c.slot).stage.load() != Stage::Idle) return false;
+    idle++;
+  }
+  switch (pool_.pm) {
+    case config::PmStyle::Static:
+      return idle == pool_.pm_max_children;
+    case config::PmStyle::Dynamic:
+      return idle >= pool_.pm_min_spare_servers && idle <= pool_.pm_max_spare_servers;
+    case config::PmStyle::Ondemand:
+      return idle == 0;  // idle workers are retired after pm.process_idle_timeout
+  }
+  return false;
+}
+
+bool Manager::try_sleep() {
+  auto& counters = board_->counters();
+  uint64_t accepted = counters.accepted_conn.load();
+  bool calm = wake_fd_ >= 0 && quiet(accepted);
+  tick_accepted_ = accepted;
+  if (!calm) return false;
+  // Flag first, then look again (both sequentially consistent, as the worker's stage store and
+  // flag load): a request taken in between is either seen here or sees the flag.
+  counters.manager_asleep.store(true);
+  if (!quiet(counters.accepted_conn.load())) {
+    counters.manager_asleep.store(false);
+    return false;
+  }
+  asleep_ = true;
+  send_status(true);  // the idle figures, for as long as it sleeps
+  if (bus_) bus_->sleep();
+  sd_event_source_set_enabled(maintenance_, SD_EVENT_OFF);
+  sd_event_source_set_enabled(tick_, SD_EVENT_OFF);
+  wake_tick();  // only what is still due (a retiring worker: none, or it would not be quiet)
+  log::write(log::Level::Debug, {}, "idle: the manager sleeps until the next request");
+  return true;
+}
+
+void Manager::wake() {
+  if (!asleep_) return;
+  asleep_ = false;
+  board_->counters().manager_asleep.store(false);
+  uint64_t now = 0;
+  sd_event_now(event_, CLOCK_MONOTONIC, &now);
+  sd_event_source_set_time(maintenance_, now + kSecond);
+  sd_event_source_set_enabled(maintenance_, SD_EVENT_ON);
+  if (bus_) bus_->wake();
+  wake_tick();  // the request-timeout floor again
+}
+
+int Manager::on_wake(sd_event_source*, int fd, uint32_t, void* userdata) {
+  uint64_t n;
+  while (read(fd, &n, sizeof n) > 0) {
+  }
+  static_cast<Manager*>(userdata)->wake();
   return 0;
 }
 
@@ -674,6 +760,7 @@ unsigned Manager::note_listen_queue() {
 }
 
 int Manager::on_ondemand(sd_event_source*, int, uint32_t, void* userdata) {
+  static_cast<Manager*>(userdata)->wake();
   static_cast<Manager*>(userdata)->ondemand_spawn();
   return 0;
 }
@@ -880,10 +967,13 @@ PoolStatus Manager::status() const {
   return s;
 }
 
-void Manager::send_status() {
+void Manager::send_status(bool now_anyway) {
+  // Not under systemd (no NOTIFY_SOCKET): the figures would go nowhere, and status() asks the
+  // kernel for the listen queues.
+  if (!getenv("NOTIFY_SOCKET")) return;
   uint64_t now = now_monotonic_us();
   uint64_t interval = std::min<uint64_t>(config_.global.systemd_interval.count(), 5) * kSecond;
-  if (interval == 0 || now - last_status_us_ < interval) return;
+  if (interval == 0 || (now - last_status_us_ < interval && !now_anyway)) return;
   PoolStatus s = status();
   static uint64_t last_accepted = 0, last_time = 0;
   double rate =
@@ -932,6 +1022,7 @@ int Manager::on_signal(sd_event_source*, const struct signalfd_siginfo* si, void
 
 void Manager::begin_stop(bool graceful) {
   if (state_ == State::Stopping && graceful) return;
+  wake();
   state_ = State::Stopping;
   systemd::notify_stopping();
   for (auto& [pid, c] : children_) {
@@ -987,6 +1078,7 @@ void Manager::reload(std::function<void(const std::string& error)> done) {
     if (done) done("the pool is stopping");
     return;
   }
+  wake();
   systemd::notify_reloading();
   State previous = state_;
   state_ = State::Reloading;
@@ -1039,6 +1131,7 @@ void Manager::open_access_log() {
 }
 
 void Manager::start_generation() {
+  wake();
   open_access_log();
   generation_++;
   spawn_rate_ = 1;

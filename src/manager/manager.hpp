@@ -73,6 +73,7 @@ class Manager {
   const config::PoolConfig& pool() const { return pool_; }
   const std::string& identity() const { return identity_; }
   sd_event* event() { return event_; }
+  bool asleep() const { return asleep_; }  // an idle pool: see Manager::try_sleep
 
  private:
   struct Child {
@@ -114,13 +115,17 @@ class Manager {
   void reexec_for_fresh_engine(const std::string& why,
                                std::function<void(const std::string&)> done);
   void adopt_workers(const systemd::Handover& handover);
-  void send_status();
+  void send_status(bool now_anyway = false);
   unsigned idle_count(bool count_starting) const;
   unsigned live_children(uint32_t generation) const;
 
   static int on_signal(sd_event_source*, const struct signalfd_siginfo*, void*);
   static int on_child(sd_event_source*, const siginfo_t*, void*);
   static int on_maintenance(sd_event_source*, uint64_t, void*);
+  bool quiet(uint64_t accepted) const;
+  bool try_sleep();
+  void wake();
+  static int on_wake(sd_event_source*, int, uint32_t, void*);
   static int on_timeouts(sd_event_source*, uint64_t, void*);
   uint64_t next_check_us(uint64_t now) const;  // 0: nothing to watch
   void wake_tick();
@@ -139,6 +144,12 @@ class Manager {
   // Checks request timeouts and retiring workers when there is something to check
   // (next_check_us); off otherwise, so that an idle pool's manager does not wake up for nothing.
   sd_event_source* tick_ = nullptr;
+  // The once-a-second maintenance pass; off while the pool is quiet (try_sleep), until a worker
+  // takes a request and writes to wake_fd_, or anything else happens (wake()).
+  sd_event_source* maintenance_ = nullptr;
+  int wake_fd_ = -1;
+  bool asleep_ = false;
+  uint64_t tick_accepted_ = UINT64_MAX;  // accepted connections at the previous pass
   ListenSet listen_;
   std::unique_ptr<scoreboard::Scoreboard> board_;
   std::map<pid_t, Child> children_;

@@ -65,6 +65,9 @@ struct Counters {
   std::atomic<uint32_t> max_listen_queue{0};
   std::atomic<uint64_t> start_time_us{0};  // realtime, pool start
   std::atomic<uint64_t> start_mono_us{0};
+  // Set while the manager sleeps (an idle pool: Manager::try_sleep); the first worker to take a
+  // request clears it and wakes the manager through its eventfd.
+  std::atomic<bool> manager_asleep{false};
 };
 
 struct Header {

@@ -40,6 +40,17 @@ uint64_t cpu_time_us() {
   return uint64_t(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
 }
 
+// The first request after the manager fell asleep wakes it (one write per sleep, never one per
+// request: the flag is cleared by whoever takes it first).
+void wake_manager(scoreboard::Counters& counters, int wake_fd) {
+  if (wake_fd < 0 || !counters.manager_asleep.load() || !counters.manager_asleep.exchange(false))
+    return;
+  uint64_t one = 1;
+  if (write(wake_fd, &one, sizeof one) < 0) {
+    // EAGAIN: the counter is full of wake-ups the manager has not read yet; it is awake.
+  }
+}
+
 const char* find(const fastcgi::Params& params, std::string_view name) {
   const std::string* v = fastcgi::find_param(params, name);
   return v ? v->c_str() : nullptr;
@@ -122,11 +133,14 @@ void run(const WorkerSetup& setup) {
     Waiter::Next next;
     if (!waiter.next(next, g_stop, idle_memory.wait_ms(), idle_step)) break;
     Connection& conn = *next.conn;
+    // Sequentially consistent, the store and then the load, as Manager::try_sleep's: either the
+    // manager sees this worker busy and stays awake, or this worker sees it asleep and wakes it.
+    slot.stage.store(scoreboard::Stage::ReadingHeaders);
+    if (setup.slot >= 0) wake_manager(counters, setup.wake_fd);
     pages.begin_connection(conn.fd(), next.status_only);
     // As php-fpm, whose pm.status_listen is served by a pool of its own.
     if (next.accepted && !next.status_only)
       counters.accepted_conn.fetch_add(1, std::memory_order_relaxed);
-    slot.stage.store(scoreboard::Stage::ReadingHeaders, std::memory_order_release);
 
     // One connection may carry several requests (KEEP_CONN).
     bool park = false;

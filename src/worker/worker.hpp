@@ -24,6 +24,7 @@ struct WorkerSetup {
   std::string identity;    // the pool's name (--instance) on the status page and in the access log
   int seccomp_fd = -1;     // the worker's end of its seccomp supervisor socket (manager), or -1
   int access_log_fd = -1;  // the manager's access log (access.log), or -1
+  int wake_fd = -1;        // the manager's eventfd: written when a request finds it asleep
 };
 
 // Runs in the forked child; never returns.

@@ -142,21 +142,41 @@ def context_switches(pid):
             int(fields['nonvoluntary_ctxt_switches']))
 
 
+def wait_asleep(tc, manager):
+    """Until PID stays scheduled out for 1.2 s: more than one per-second pass."""
+    def still():
+        before = context_switches(manager)
+        time.sleep(1.2)
+        return context_switches(manager) == before
+    wait_until(still, 12, what='the idle manager to fall asleep')
+
+
 class IdleManagerTest(harness.BackendTestCase):
-    """An idle pool's manager sleeps: hosts run thousands of pools, mostly idle. It wakes ten
-    times a second only while it has something to watch (request timeouts, retiring workers);
-    a reload that turns a timeout on starts the watching."""
+    """An idle pool's manager sleeps: hosts run one manager per site, mostly idle. Once a
+    per-second pass finds nothing to do and no connection came since the previous one, nothing
+    wakes it (no timer at all) until a worker takes a request; it wakes ten times a second only
+    while it has something to watch (request timeouts, retiring workers); a reload that turns a
+    timeout on starts the watching."""
 
     POOL_INI = 'pm = static\npm.max_children = 2\n'
 
-    def test_idle_manager_wakes_about_once_a_second(self):
+    @unittest.skipIf(harness.is_fpm(), "php-fpm's master wakes every second for ever")
+    def test_idle_manager_sleeps_until_a_request(self):
         manager = self.backend.pid
-        time.sleep(1.5)  # start-up done: the workers are ready, the first status is sent
+        wait_asleep(self, manager)
         before = context_switches(manager)
         time.sleep(4)
         woke = context_switches(manager) - before
-        # the per-second process-manager pass: about 4, not the 40 of a 10 Hz timer
-        self.assertLessEqual(woke, 12, 'the idle manager woke %d times in 4 s' % woke)
+        # 0; at most one attempt to reach the system bus (there is none here), backed off
+        self.assertLessEqual(woke, 1, 'the idle manager woke %d times in 4 s' % woke)
+        # A request wakes it: its per-second passes resume (at least one, then it sleeps again).
+        before = context_switches(manager)
+        out, _, _ = harness.fcgi_request(self.backend.socket_path, harness.php_params('pid.php'))
+        self.assertEqual(harness.parse_cgi_response(out)[0], 200)
+        time.sleep(1.5)
+        self.assertGreaterEqual(context_switches(manager) - before, 2,
+                                'the request did not wake the manager')
+        wait_asleep(self, manager)
 
     def test_start_notice_says_how_long_the_engine_took(self):
         # The part of a cold start that is PHP's own (bench reports it beside the cold start).
@@ -186,6 +206,43 @@ class IdleManagerTest(harness.BackendTestCase):
             pass  # the worker was killed: the connection closes (or resets)
         self.assertLess(time.monotonic() - t0, 5, 'request_terminate_timeout was not enforced')
         wait_until(lambda: 'execution timed out' in b.log_text(), 5, what='the timeout logged')
+
+
+class SleepingManagerTest(harness.BackendTestCase):
+    """What the manager watches still works when the request that needs it finds it asleep:
+    the request wakes it."""
+    POOL_INI = ('pm = static\npm.max_children = 1\nrequest_terminate_timeout = 2s\n'
+                'pm.status_path = /status\n')
+
+    def setUp(self):
+        if not harness.is_fpm():  # php-fpm's master never sleeps: nothing to wait for
+            wait_asleep(self, self.backend.pid)
+
+    def test_request_terminate_timeout_after_sleeping(self):
+        t0 = time.monotonic()
+        try:
+            harness.fcgi_request(self.backend.socket_path,
+                                 harness.php_params('sleep.php', query='s=20'), timeout=15)
+        except OSError:
+            pass  # the worker was killed: the connection closes (or resets)
+        self.assertLess(time.monotonic() - t0, 5, 'request_terminate_timeout was not enforced')
+        wait_until(lambda: 'execution timed out' in self.backend.log_text(), 5,
+                   what='the timeout logged')
+
+    def test_listen_queue_counted_after_sleeping(self):
+        if harness.is_fpm():
+            self.skipTest('php-fpm cannot count the queue of a unix socket')
+        sock = self.backend.socket_path
+        with ThreadPoolExecutor(4) as pool:
+            done = [pool.submit(harness.fcgi_request, sock,
+                                harness.php_params('sleep.php', query='s=1.2'))
+                    for _ in range(4)]
+            for f in done:
+                self.assertEqual(harness.parse_cgi_response(f.result()[0])[0], 200)
+        out, _err, _ = harness.fcgi_request(sock, harness.php_params(
+            'status', query='json', extra={'SCRIPT_NAME': '/status'}))
+        st = json.loads(harness.parse_cgi_response(out)[2])
+        self.assertGreaterEqual(st['max listen queue'], 2)
 
 
 class MaxListenQueueTest(harness.BackendTestCase):

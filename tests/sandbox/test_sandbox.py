@@ -592,12 +592,14 @@ php_admin_value[ffi.enable] = 1
             def set_up(w=w):
                 # Until it has closed what fork() gave it and made its own connection loop (one
                 # epoll instance), a new worker still holds the manager's descriptors: only its
-                # stdout/stderr pipes and that epoll may be left once it serves.
+                # stdout/stderr pipes, that epoll and the manager's wake-up eventfd (the first
+                # request after the manager fell asleep writes to it) may be left once it serves.
                 seen['links'] = links = fd_links(w)
                 pipes = sorted(fd for fd, link in links.items() if link.startswith('pipe:'))
                 kinds = sorted(link for link in links.values()
                                if link.startswith('anon_inode:') or link.startswith('pidfd:'))
-                return pipes == [1, 2] and kinds == ['anon_inode:[eventpoll]']
+                return pipes == [1, 2] and kinds == ['anon_inode:[eventfd]',
+                                                     'anon_inode:[eventpoll]']
             try:
                 wait_until(set_up, 10, what='worker %d set up' % w)
             except AssertionError:
