@@ -1,6 +1,7 @@
 #include "dbus/service.hpp"
 
 #include <pthread.h>
+#include <sys/inotify.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -86,6 +87,15 @@ struct PendingCall {
   sd_bus_message* message;
 };
 
+// The bus socket's path, for a unix:path= address (the default one); "" for any other.
+std::string bus_socket_path() {
+  const char* env = getenv("DBUS_SYSTEM_BUS_ADDRESS");
+  std::string address = env ? env : "unix:path=/run/dbus/system_bus_socket";
+  const std::string prefix = "unix:path=";
+  if (address.compare(0, prefix.size(), prefix) != 0) return "";
+  return address.substr(prefix.size(), address.find_first_of(",;") - prefix.size());
+}
+
 }  // namespace
 
 constexpr uint64_t kChange = SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE;
@@ -122,6 +132,7 @@ Service::Service(manager::Manager& manager)
 
 Service::~Service() {
   timer_ = sd_event_source_disable_unref(timer_);
+  watch_ = sd_event_source_disable_unref(watch_);
   disconnect();
 }
 
@@ -185,6 +196,7 @@ bool Service::connect(std::string& error) {
     return false;
   }
   bus_ = bus;
+  watch_ = sd_event_source_disable_unref(watch_);
   g_bus_fd = sd_bus_get_fd(bus);
   last_.clear();
   return true;
@@ -220,6 +232,32 @@ int Service::on_tick(sd_event_source* s, uint64_t usec, void* userdata) {
 void Service::schedule_attempt(uint64_t now) {
   next_attempt_us_ = now + retry_us_;
   retry_us_ = std::min(retry_us_ * 2, kReconnectMaxUs);
+  watch_socket();
+}
+
+// Without a bus, its socket's directory is watched: a dbus-daemon that comes up (or back)
+// creates the socket, and the attempt follows at once instead of at the backed-off time.
+void Service::watch_socket() {
+  if (watch_) return;
+  std::string path = bus_socket_path();
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos || slash == 0) return;
+  socket_name_ = path.substr(slash + 1);
+  int r = sd_event_add_inotify(manager_.event(), &watch_, path.substr(0, slash).c_str(),
+                               IN_CREATE | IN_MOVED_TO | IN_ATTRIB, on_socket_dir, this);
+  if (r < 0) watch_ = nullptr;  // no such directory yet: the timed attempts go on
+}
+
+int Service::on_socket_dir(sd_event_source*, const struct inotify_event* e, void* userdata) {
+  auto* self = static_cast<Service*>(userdata);
+  if (self->bus_ || !self->timer_ || !e->len || self->socket_name_ != e->name) return 0;
+  // The daemon binds (the file appears) before it listens: a moment, then the first attempt.
+  uint64_t now = scoreboard::now_monotonic_us();
+  self->retry_us_ = kReconnectFirstUs;
+  self->next_attempt_us_ = now + kSocketSettleUs;
+  sd_event_source_set_time(self->timer_, self->next_attempt_us_);
+  sd_event_source_set_enabled(self->timer_, SD_EVENT_ON);
+  return 0;
 }
 
 int Service::on_message(sd_bus_message* m, void* userdata, sd_bus_error*) {

@@ -25,6 +25,7 @@ inline constexpr uint64_t kQuietEmitIntervalUs = 1000000;
 inline constexpr int kQuietTicks = 4;
 inline constexpr uint64_t kReconnectFirstUs = 250000;
 inline constexpr uint64_t kReconnectMaxUs = 60000000;
+inline constexpr uint64_t kSocketSettleUs = 50000;  // from the socket's creation to the attempt
 
 class Service {
  public:
@@ -37,8 +38,8 @@ class Service {
   // /run/dbus/system_bus_socket), serves the object, requests the name and attaches to the
   // manager's event loop. Call once the loop exists and before workers are forked. Never
   // fails: without a bus it logs one warning and tries again, first after kReconnectFirstUs,
-  // then twice as long each time up to kReconnectMaxUs; the same happens when an established
-  // connection is lost (dbus-daemon restarted).
+  // then twice as long each time up to kReconnectMaxUs, and at once when the bus socket
+  // appears; the same happens when an established connection is lost (dbus-daemon restarted).
   void start();
 
   // The manager falls asleep (an idle pool): one last comparison, then no more until wake().
@@ -53,6 +54,8 @@ class Service {
   void disconnect();
   void tick();
   void schedule_attempt(uint64_t now);
+  void watch_socket();
+  static int on_socket_dir(sd_event_source* s, const struct inotify_event* e, void* userdata);
   bool emit_changes();  // true when something changed since the last comparison
 
   static const sd_bus_vtable kVtable[];
@@ -77,6 +80,8 @@ class Service {
   uint64_t next_attempt_us_ = 0;
   uint64_t retry_us_ = kReconnectFirstUs;  // the wait before the next attempt after this one
   bool asleep_ = false;
+  sd_event_source* watch_ = nullptr;  // the bus socket's directory, while there is no bus
+  std::string socket_name_;
   int quiet_ticks_ = 0;  // comparisons in a row that found no change
   // The values last announced in PropertiesChanged, one per property, as text.
   std::vector<std::string> last_;

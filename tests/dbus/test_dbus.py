@@ -284,6 +284,22 @@ def fcgi_get(sock, script, query=''):
     return status, body
 
 
+def woke(pid):
+    """Times PID has been scheduled out: how often it woke up."""
+    with open('/proc/%d/status' % pid) as f:
+        v = dict(line.split(':', 1) for line in f)
+    return int(v['voluntary_ctxt_switches']) + int(v['nonvoluntary_ctxt_switches'])
+
+
+def wait_asleep(pid):
+    """Until PID stays scheduled out for 1.2 s: an idle manager that fell asleep."""
+    def still():
+        before = woke(pid)
+        time.sleep(1.2)
+        return woke(pid) == before
+    harness.wait_until(still, 12, what='the idle manager to fall asleep')
+
+
 def warnings_about_dbus(log):
     return [line for line in log.splitlines() if 'WARNING' in line and 'D-Bus' in line]
 
@@ -719,20 +735,15 @@ class IdleOnBusTest(_PoolOnBus):
     POOL_TEXT = 'pm = static\npm.max_children = 2\n'
 
     def test_idle_pool_on_the_bus_lets_its_manager_sleep(self):
-        # After a quiet second the counters are compared once a second, not four times: with
-        # the once-a-second process-manager pass, about 8 wake-ups in 4 s (4 Hz would be 20
-        # more).
-        def woke(pid):
-            with open('/proc/%d/status' % pid) as f:
-                v = dict(line.split(':', 1) for line in f)
-            return int(v['voluntary_ctxt_switches']) + int(v['nonvoluntary_ctxt_switches'])
+        # Once the pool is quiet the manager sleeps, the bus's comparisons with it: no wake-up
+        # at all (the once-a-second comparisons alone would be 4 in 4 s).
         manager = self.backend.pid
-        time.sleep(1.5)
+        wait_asleep(manager)
         before = woke(manager)
         time.sleep(4)
         n = woke(manager) - before
-        self.assertLessEqual(n, 14, 'the idle manager woke %d times in 4 s' % n)
-        # and a change is still announced, within the slower interval
+        self.assertEqual(n, 0, 'the idle manager woke %d times in 4 s' % n)
+        # and a change is still announced: the request wakes the manager
         mon = Monitor(self.bus)
         try:
             self.assertEqual(fcgi_get(self.sock, 'pid.php')[0], 200)
@@ -815,23 +826,28 @@ class NoBusTest(unittest.TestCase):
     def test_serves_without_bus_and_connects_when_it_comes(self):
         for _ in range(5):
             self.assertEqual(fcgi_get(self.backend.socket_path, 'pid.php')[0], 200)
-        time.sleep(6)  # past one retry
+        # Past several attempts: the next is more than 10 s away (they back off to once a
+        # minute), and the manager sleeps meanwhile.
+        time.sleep(17)
         self.assertEqual(fcgi_get(self.backend.socket_path, 'pid.php')[0], 200)
         warnings = warnings_about_dbus(self.backend.log_text())
         self.assertEqual(len(warnings), 1, self.backend.log_text())
         self.assertIn('system bus', warnings[0])
 
+        # The bus socket appearing is what makes it try: at once, not at the next attempt.
         bus = self.start_bus()
-        harness.wait_until(bus.owner, 15, what='the pool on the bus that came up')
+        harness.wait_until(bus.owner, 3, what='the pool on the bus that came up')
         self.assertEqual(bus.get('TotalProcesses'), 2)
 
-        # the bus goes away (dbus-daemon restarted): one more warning, then back again
+        # The bus goes away (dbus-daemon restarted) while the idle manager sleeps: it notices
+        # at once (one more warning), and is back as soon as the bus is.
+        wait_asleep(self.backend.pid)
         self.daemons[-1].stop()
-        harness.wait_until(lambda: len(warnings_about_dbus(self.backend.log_text())) == 2, 5,
+        harness.wait_until(lambda: len(warnings_about_dbus(self.backend.log_text())) == 2, 3,
                            what='a warning about the lost bus')
-        self.assertEqual(fcgi_get(self.backend.socket_path, 'pid.php')[0], 200)
         bus = self.start_bus()
-        harness.wait_until(bus.owner, 15, what='the pool back on the restarted bus')
+        harness.wait_until(bus.owner, 3, what='the pool back on the restarted bus')
+        self.assertEqual(fcgi_get(self.backend.socket_path, 'pid.php')[0], 200)
         self.assertEqual(bus.get('Pool'), INSTANCE)
         self.assertEqual(len(warnings_about_dbus(self.backend.log_text())), 2,
                          self.backend.log_text())

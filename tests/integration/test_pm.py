@@ -178,6 +178,7 @@ class IdleManagerTest(harness.BackendTestCase):
                                 'the request did not wake the manager')
         wait_asleep(self, manager)
 
+    @unittest.skipIf(harness.is_fpm(), "php-pool's own start notice")
     def test_start_notice_says_how_long_the_engine_took(self):
         # The part of a cold start that is PHP's own (bench reports it beside the cold start).
         m = re.search(r"pool '\S+' starting \(pm static, max_children 2; PHP engine started in "
