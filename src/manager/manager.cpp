@@ -761,14 +761,19 @@ unsigned Manager::note_listen_queue() {
 
 int Manager::on_ondemand(sd_event_source*, int, uint32_t, void* userdata) {
   static_cast<Manager*>(userdata)->wake();
-  static_cast<Manager*>(userdata)->ondemand_spawn();
+  static_cast<Manager*>(userdata)->ondemand_spawn(true);
   return 0;
 }
 
 // ondemand: one worker per waiting connection that no idle or starting worker will take.
 // A burst of connections may raise a single edge, so count the queue rather than the events.
-void Manager::ondemand_spawn() {
+void Manager::ondemand_spawn(bool connection_arrived) {
   if (state_ == State::Stopping) return;
+  // A connection and no worker ready for it (an idle pool's first request): fork at once, and
+  // count what else waits afterwards, while the new worker sets itself up.
+  if (connection_arrived && idle_count(true) == 0 &&
+      int(live_children(generation_)) < pool_.pm_max_children)
+    spawn();
   unsigned waiting = note_listen_queue();
   unsigned ready = idle_count(true);
   if (waiting <= ready) return;

@@ -103,7 +103,7 @@ class Manager {
   void spawn_to(int count);
   void on_child_exit(pid_t pid, const siginfo_t* si);
   void maintain();  // php-fpm's per-second process-manager pass
-  void ondemand_spawn();
+  void ondemand_spawn(bool connection_arrived = false);
   void check_timeouts();
   void write_slowlog(pid_t pid, const scoreboard::SlotView& v);
   void check_ready();
