@@ -711,12 +711,29 @@ def wrk(tmp, url, lua, connections, duration, threads=2, timeout_s=10, count_con
     }
 
 
+def machine_jiffies():
+    """(busy, idle) clock ticks of all CPUs together, from /proc/stat."""
+    with open('/proc/stat') as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return sum(v) - v[3] - v[4], v[3] + v[4]
+
+
 def measure(tmp, backend, nginx, script, duration, timeout_s=10, count_conns=False):
     name, path, lua, conns, _ = script
     pids = [backend.pid] + backend.workers()
     before, before_ns = cpu_ticks(pids), cpu_ns(pids)
+    # Who else needs the CPUs: nginx (one worker) and the machine as a whole. When they are
+    # saturated, latency is queueing for a CPU, whichever backend is behind nginx.
+    nginx_pids = [nginx.proc.pid] + descendants_of(nginx.proc.pid)
+    nginx_before = cpu_ns(nginx_pids)
+    busy0, idle0 = machine_jiffies()
+    t0 = time.monotonic()
     r = wrk(tmp, nginx.url(path), lua, conns, duration, timeout_s=timeout_s,
             count_conns=count_conns)
+    wall = time.monotonic() - t0
+    busy1, idle1 = machine_jiffies()
+    r['nginx_cpu_pct'] = (cpu_ns(nginx_pids) - nginx_before) / 1e9 / wall * 100
+    r['box_busy_pct'] = (busy1 - busy0) * 100.0 / max(1, (busy1 - busy0) + (idle1 - idle0))
     after, after_ns = cpu_ticks(pids), cpu_ns(pids)
     if set(backend.workers()) != set(pids[1:]):
         log('warning: %s changed workers during %s (CPU of the ones gone is lost)'
@@ -862,6 +879,9 @@ def keepconn_phase(tmp, backends, kc_nginxes, rounds, duration, warmup):
         order = backends if rnd % 2 == 0 else backends[::-1]
         for s in KEEPCONN_SCRIPTS:
             for b in order:
+                # The previous measurement's backlog (64 clients' requests queued for 4 workers,
+                # 50 ms each: about a second) drains first, not into this one's figures.
+                time.sleep(1.5)
                 r = measure(tmp, b, kc_nginxes[b.kind], s, duration, KEEPCONN_TIMEOUT,
                             count_conns=True)
                 results[s[0]][b.kind].append(r)
@@ -1203,6 +1223,8 @@ def fmt(v, metric):
 
 LOAD_METRICS = [('rps', 'req/s'), ('p50_ms', 'p50 ms'), ('p99_ms', 'p99 ms'),
                 ('cpu_us', 'CPU µs/req'), ('cpu_us_ticks', 'CPU µs/req (stat ticks)'),
+                ('nginx_cpu_pct', 'nginx CPU, % of one core'),
+                ('box_busy_pct', 'machine busy, % of both cores'),
                 ('non2xx', 'non-2xx'), ('sockerr', 'socket errors')]
 KEEPCONN_METRICS = [('rps', 'keep-conn req/s'), ('p50_ms', 'keep-conn p50 ms'),
                     ('p99_ms', 'keep-conn p99 ms'), ('max_ms', 'keep-conn max ms'),
