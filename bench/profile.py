@@ -34,6 +34,7 @@ SCRIPTS = {
     'cpu': ('/cpu.php', ''),
     'app': ('/app/product/17', ''),  # bench/app/index.php, with a session cookie
     'post': ('/post.php', ''),  # a 64 KB body, as bench.py's post.lua sends
+    'sleep': ('/sleep.php', ''),  # usleep(50 ms): what a request that waits costs
 }
 POST_BODY = b'0123456789abcdef' * 4096
 
@@ -87,10 +88,12 @@ def schedstat_ns(pid):
         return int(f.read().split()[0])
 
 
-def start(kind, tmp, ini, pool_bin, wrapper=(), seccomp=None):
+def start(kind, tmp, ini, pool_bin, wrapper=(), seccomp=None, pool_lines=()):
     extra = []
     if kind == 'pool' and seccomp:
         extra.append('sandbox.seccomp = %s' % seccomp)
+    if kind == 'pool':
+        extra += list(pool_lines)
     b = bench.Backend(kind, tmp, ini, pool_bin, name='%s-%d' % (kind, time.monotonic_ns()),
                       children=1, wrapper=wrapper, extra_pool=extra)
     b.wait_ready(timeout=120)
@@ -111,7 +114,8 @@ def the_worker(b):
 def do_cpu(args, tmp, ini):
     for rep in range(args.repeat):
         for kind in args.backends:
-            b = start(kind, tmp, ini, args.pool_bin, seccomp=args.seccomp)
+            b = start(kind, tmp, ini, args.pool_bin, seccomp=args.seccomp,
+                  pool_lines=args.pool_line)
             try:
                 c = Client(b.socket, args.script)
                 c.run(200)
@@ -129,7 +133,8 @@ def do_cpu(args, tmp, ini):
 
 def do_strace(args, tmp, ini):
     for kind in args.backends:
-        b = start(kind, tmp, ini, args.pool_bin, seccomp=args.seccomp)
+        b = start(kind, tmp, ini, args.pool_bin, seccomp=args.seccomp,
+                  pool_lines=args.pool_line)
         try:
             c = Client(b.socket, args.script)
             c.run(100)
@@ -210,7 +215,7 @@ def do_callgrind(args, tmp, ini):
         wrapper = ['valgrind', '--tool=callgrind', '--trace-children=yes',
                    '--callgrind-out-file=%s.%%p' % prefix]
         # valgrind cannot load a seccomp filter: php-pool runs without one there.
-        b = start(kind, tmp, ini, args.pool_bin, wrapper, seccomp='off')
+        b = start(kind, tmp, ini, args.pool_bin, wrapper, seccomp='off', pool_lines=args.pool_line)
         try:
             c = Client(b.socket, args.script)
             c.run(args.warmup)
@@ -265,6 +270,8 @@ def main():
     ap.add_argument('--pool-bin', default=os.environ.get('PHP_POOL_BIN',
                                                           '/tmp/build-bench/src/php-pool'))
     ap.add_argument('--only', choices=['fpm', 'pool'], help='profile one backend only')
+    ap.add_argument('--pool-line', action='append', default=[], metavar='"KEY = VALUE"',
+                    help="one more line in php-pool's pool file (repeatable), for A/B checks")
     args = ap.parse_args()
     args.backends = [args.only] if args.only else ['fpm', 'pool']
     if not args.n:
