@@ -115,7 +115,7 @@ def do_cpu(args, tmp, ini):
     for rep in range(args.repeat):
         for kind in args.backends:
             b = start(kind, tmp, ini, args.pool_bin, seccomp=args.seccomp,
-                  pool_lines=args.pool_line)
+                      pool_lines=args.pool_line)
             try:
                 c = Client(b.socket, args.script)
                 c.run(200)
@@ -215,7 +215,8 @@ def do_callgrind(args, tmp, ini):
         wrapper = ['valgrind', '--tool=callgrind', '--trace-children=yes',
                    '--callgrind-out-file=%s.%%p' % prefix]
         # valgrind cannot load a seccomp filter: php-pool runs without one there.
-        b = start(kind, tmp, ini, args.pool_bin, wrapper, seccomp='off', pool_lines=args.pool_line)
+        b = start(kind, tmp, ini, args.pool_bin, wrapper, seccomp='off',
+                  pool_lines=args.pool_line)
         try:
             c = Client(b.socket, args.script)
             c.run(args.warmup)
