@@ -382,6 +382,9 @@ bool ServerDecoder::finish_begin(std::vector<Event>& events, std::string& replie
   }
   if (role != Role::Responder) {
     append_end_request(replies, id, 0, ProtocolStatus::UnknownRole);
+    // Reported too: without FCGI_KEEP_CONN the peer expects the connection to close now.
+    events.push_back(make_event(Event::Kind::Refused, id));
+    events.back().keep_conn = keep_conn;
     return true;
   }
   current_id_ = id;

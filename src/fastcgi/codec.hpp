@@ -74,6 +74,7 @@ struct Event {
     Stdin,     // a non-empty STDIN chunk: data
     StdinEnd,  // the empty STDIN record
     Abort,     // ABORT_REQUEST for the current request
+    Refused,   // BEGIN_REQUEST of another role, answered UNKNOWN_ROLE: request_id, keep_conn set
   };
   Kind kind;
   uint16_t request_id = 0;

@@ -132,6 +132,12 @@ bool Connection::read_request(fastcgi::Params& params) {
         params.swap(e.params);
         decoder_.recycle_params(std::move(e.params));
         return true;
+      } else if (e.kind == Kind::Refused && !id_ && !e.keep_conn) {
+        // Answered UNKNOWN_ROLE, and the peer did not ask to keep the connection: closed at
+        // once (php-fpm closes it too, without the answer), not held until
+        // request_read_timeout with the worker waiting on it.
+        send_pending();
+        return false;
       } else if (e.kind == Kind::Abort && id_) {
         // Aborted before it started: end it and wait for the next one.
         fastcgi::append_end_request(out_, id_, 0, fastcgi::ProtocolStatus::RequestComplete);

@@ -86,10 +86,14 @@ std::string Describe(const std::vector<Event>& events) {
       case Event::Kind::Abort:
         out += "Abort(" + std::to_string(e.request_id) + ")";
         break;
+      case Event::Kind::Refused:
+        out += "Refused(" + std::to_string(e.request_id) + (e.keep_conn ? ",keep" : ",close") + ")";
+        break;
     }
     if (e.kind != Event::Kind::Params && !e.params.empty()) out += "[stray params]";
     if (e.kind != Event::Kind::Stdin && !e.data.empty()) out += "[stray data]";
-    if (e.kind != Event::Kind::Begin && e.keep_conn) out += "[stray keep_conn]";
+    if (e.kind != Event::Kind::Begin && e.kind != Event::Kind::Refused && e.keep_conn)
+      out += "[stray keep_conn]";
     out += "\n";
   }
   return out;
@@ -538,16 +542,26 @@ TEST(Decoder, UnknownRoleRepliesEndRequest) {
     std::vector<Event> events;
     std::string replies;
     ASSERT_TRUE(d.feed(Begin(5, role), events, replies));
-    EXPECT_THAT(events, IsEmpty());
+    EXPECT_EQ(Describe(events), "Refused(5,keep)\n");
     EXPECT_EQ(replies, B({1, 3, 0, 5, 0, 8, 0, 0, /**/ 0, 0, 0, 0, 3, 0, 0, 0}));
     EXPECT_EQ(d.current_request(), 0);
     // The refused request's records are ignored; a RESPONDER request may follow.
     replies.clear();
+    events.clear();
     ASSERT_TRUE(
         d.feed(R(4, 5, NV("A", "b")) + R(4, 5, "") + Begin(6) + R(4, 6, ""), events, replies));
     EXPECT_EQ(Describe(events), "Begin(6,keep)\nParams(6)\n");
     EXPECT_THAT(replies, IsEmpty());
   }
+}
+
+TEST(Decoder, UnknownRoleWithoutKeepConnSaysSo) {
+  ServerDecoder d;
+  std::vector<Event> events;
+  std::string replies;
+  ASSERT_TRUE(d.feed(Begin(7, 2, 0), events, replies));
+  EXPECT_EQ(Describe(events), "Refused(7,close)\n");
+  EXPECT_EQ(replies, EndRequestBytes(7, 0, 3));
 }
 
 TEST(Decoder, SecondRequestGetsCantMpxConn) {

@@ -149,6 +149,32 @@ class FastCgiTest(BackendTestCase):
         out, _err, _ = fcgi_request(self.backend.socket_path, php_params('pid.php'))
         self.assertEqual(parse_cgi_response(out)[0], 200)
 
+    def test_unknown_role_is_refused_and_the_connection_closed(self):
+        # A role no one knows, without FCGI_KEEP_CONN: the connection closes at once (php-pool
+        # held it until request_read_timeout, 30 s: a few such connections took every worker
+        # of the pool). php-pool answers END_REQUEST(UNKNOWN_ROLE) first; php-fpm closes
+        # without a word.
+        for _ in range(3):  # more than the pool's 2 workers
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(5)
+            s.connect(self.backend.socket_path)
+            t0 = time.monotonic()
+            s.sendall(struct.pack('!BBHHBB', 1, 1, 7, 8, 0, 0) + struct.pack('!HB5x', 0x1234, 0))
+            data = b''
+            while True:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            s.close()
+            self.assertLess(time.monotonic() - t0, 2, 'the refused connection was held open')
+            if not harness.is_fpm():
+                # END_REQUEST for id 7: appStatus 0, protocolStatus 3 (FCGI_UNKNOWN_ROLE)
+                self.assertEqual(data, struct.pack('!BBHHBx', 1, 3, 7, 8, 0) +
+                                 struct.pack('!IB3x', 0, 3))
+        out, _err, _ = fcgi_request(self.backend.socket_path, php_params('pid.php'))
+        self.assertEqual(parse_cgi_response(out)[0], 200)
+
     @unittest.skipUnless(os.access(harness.CGI_FCGI_BIN, os.X_OK), 'cgi-fcgi (libfcgi-bin) missing')
     def test_cgi_fcgi_tool(self):
         params = php_params('info.php', method='POST', query='via=cgi-fcgi', body=b'k=v',
