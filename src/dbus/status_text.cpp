@@ -28,8 +28,10 @@ status::Snapshot build_snapshot(manager::Manager& m, bool redact) {
   s.max_active = ps.max_active;
   s.max_children_reached = ps.max_children_reached;
   s.slow_requests = ps.slow_requests;
+  std::vector<scoreboard::SlotView> slots = m.board().snapshot();
+  // After the snapshot: a request that starts in between must not show a duration of 0.
   uint64_t real = scoreboard::now_realtime_us(), mono = scoreboard::now_monotonic_us();
-  for (auto& v : m.board().snapshot()) {
+  for (auto& v : slots) {
     if (v.pid <= 0) continue;
     if (redact) {
       v.query.clear();

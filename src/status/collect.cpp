@@ -162,6 +162,10 @@ Snapshot from_scoreboard(scoreboard::Scoreboard& board, const std::string& pool,
   s.max_listen_queue = std::max<unsigned>(c.max_listen_queue.load(), s.listen_queue);
 
   std::vector<scoreboard::SlotView> slots = board.snapshot();
+  // The rows' clock is read after the slots: a request that started after now_mono above (the
+  // listen-queue queries take a netlink round trip) would otherwise show a duration of 0.
+  const uint64_t rows_real = scoreboard::now_realtime_us();
+  const uint64_t rows_mono = scoreboard::now_monotonic_us();
   uint32_t newest = 0;
   for (auto& v : slots) newest = std::max(newest, v.generation);
   s.processes.reserve(slots.size());
@@ -174,7 +178,7 @@ Snapshot from_scoreboard(scoreboard::Scoreboard& board, const std::string& pool,
         s.active++;
       }
     }
-    s.processes.push_back(process_row(v, now_real, now_mono));
+    s.processes.push_back(process_row(v, rows_real, rows_mono));
   }
   raise_to(c.max_active_processes, s.active);
   s.max_active = std::max<unsigned>(c.max_active_processes.load(), s.active);
