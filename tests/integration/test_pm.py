@@ -209,6 +209,20 @@ class IdleManagerTest(harness.BackendTestCase):
         wait_until(lambda: 'execution timed out' in b.log_text(), 5, what='the timeout logged')
 
 
+def status_after_four_sleepers(tc, seconds):
+    """Four concurrent sleep.php requests for the pool's one worker, then its JSON status."""
+    sock = tc.backend.socket_path
+    with ThreadPoolExecutor(4) as pool:
+        done = [pool.submit(harness.fcgi_request, sock,
+                            harness.php_params('sleep.php', query='s=%s' % seconds))
+                for _ in range(4)]
+        for f in done:
+            tc.assertEqual(harness.parse_cgi_response(f.result()[0])[0], 200)
+    out, _err, _ = harness.fcgi_request(sock, harness.php_params(
+        'status', query='json', extra={'SCRIPT_NAME': '/status'}))
+    return json.loads(harness.parse_cgi_response(out)[2])
+
+
 class SleepingManagerTest(harness.BackendTestCase):
     """What the manager watches still works when the request that needs it finds it asleep:
     the request wakes it."""
@@ -233,16 +247,7 @@ class SleepingManagerTest(harness.BackendTestCase):
     def test_listen_queue_counted_after_sleeping(self):
         if harness.is_fpm():
             self.skipTest('php-fpm cannot count the queue of a unix socket')
-        sock = self.backend.socket_path
-        with ThreadPoolExecutor(4) as pool:
-            done = [pool.submit(harness.fcgi_request, sock,
-                                harness.php_params('sleep.php', query='s=1.2'))
-                    for _ in range(4)]
-            for f in done:
-                self.assertEqual(harness.parse_cgi_response(f.result()[0])[0], 200)
-        out, _err, _ = harness.fcgi_request(sock, harness.php_params(
-            'status', query='json', extra={'SCRIPT_NAME': '/status'}))
-        st = json.loads(harness.parse_cgi_response(out)[2])
+        st = status_after_four_sleepers(self, 1.2)
         self.assertGreaterEqual(st['max listen queue'], 2)
 
 
@@ -254,16 +259,7 @@ class MaxListenQueueTest(harness.BackendTestCase):
     def test_counted_while_nobody_reads_the_status(self):
         if harness.is_fpm():
             self.skipTest('php-fpm cannot count the queue of a unix socket')
-        sock = self.backend.socket_path
-        with ThreadPoolExecutor(4) as pool:
-            done = [pool.submit(harness.fcgi_request, sock,
-                                harness.php_params('sleep.php', query='s=1.5'))
-                    for _ in range(4)]
-            for f in done:
-                self.assertEqual(harness.parse_cgi_response(f.result()[0])[0], 200)
-        out, _err, _ = harness.fcgi_request(sock, harness.php_params(
-            'status', query='json', extra={'SCRIPT_NAME': '/status'}))
-        st = json.loads(harness.parse_cgi_response(out)[2])
+        st = status_after_four_sleepers(self, 1.5)
         self.assertEqual(st['listen queue'], 0)
         self.assertGreaterEqual(st['max listen queue'], 2)
 
