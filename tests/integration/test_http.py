@@ -9,6 +9,18 @@ import harness
 from harness import StackTestCase, md5, multipart, wait_until
 
 
+def wait_for_marker(path):
+    """What finish.php writes to PATH once it went on after its response: waited for until it
+    is there with its content (file_put_contents creates the file, then writes to it)."""
+    def written():
+        try:
+            with open(path) as f:
+                return f.read() or None
+        except FileNotFoundError:
+            return None
+    return wait_until(written, 10, what='the script to go on after the response')
+
+
 class HttpTest(StackTestCase):
     POOL_INI = 'pm = static\npm.max_children = 2\n'
 
@@ -219,18 +231,14 @@ class HttpTest(StackTestCase):
         self.assertEqual(r.body, b'finished-early\n')
         self.assertLess(r.elapsed, 1.5, 'the response waited for the script to end')
         self.assertFalse(os.path.exists(marker), 'marker written before the sleep ended?')
-        wait_until(lambda: os.path.exists(marker), 10, what='the script to go on after the response')
-        with open(marker) as f:
-            self.assertTrue(f.read().startswith('done '))
+        self.assertTrue(wait_for_marker(marker).startswith('done '))
 
     def test_output_after_fastcgi_finish_request_goes_nowhere(self):
         # 6 KB after the response: past PHP's output buffer, so they reach the SAPI
         marker = os.path.join(self.tmp, 'finish-output-marker')
         r = self.get('/finish.php?s=0&lines=60&marker=' + urllib.parse.quote(marker))
         self.assertEqual(r.body, b'finished-early\n')
-        wait_until(lambda: os.path.exists(marker), 10, what='the script to go on after the response')
-        with open(marker) as f:
-            self.assertRegex(f.read(), r'^done \d+ status 0$')  # not aborted
+        self.assertRegex(wait_for_marker(marker), r'^done \d+ status 0$')  # not aborted
 
     def test_no_pcntl_fork(self):
         # as under php-fpm (built without pcntl): a forked worker would serve requests itself
