@@ -295,8 +295,7 @@ void Service::tick() {
                  name_.c_str());
     warned_ = true;
     disconnect();
-    retry_us_ = kReconnectFirstUs;
-    schedule_attempt(now);
+    schedule_attempt(now);  // retry_us_ is back at its first step since the connection came
     return;
   }
   if (!bus_) {
