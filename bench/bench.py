@@ -711,6 +711,63 @@ def wrk(tmp, url, lua, connections, duration, threads=2, timeout_s=10, count_con
     }
 
 
+def listen_queue(path):
+    """Connections waiting in the listening unix socket `path` (accepted by no worker yet), as
+    `ss -xl` shows in Recv-Q, through sock_diag: no fork per sample. None if not found."""
+    nl = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 4)  # NETLINK_SOCK_DIAG
+    try:
+        # unix_diag_req: AF_UNIX, listening sockets only, with their name and queue lengths
+        req = struct.pack('=BBHIIIII', socket.AF_UNIX, 0, 0, 1 << 10, 0, 0x1 | 0x10, 0, 0)
+        nl.send(struct.pack('=IHHII', 16 + len(req), 20, 0x1 | 0x300, 1, 0) + req)
+        want = os.fsencode(path)
+        found = None
+        while True:
+            data = nl.recv(65536)
+            off = 0
+            while off + 16 <= len(data):
+                length, mtype = struct.unpack_from('=IH', data, off)
+                if mtype in (2, 3):  # NLMSG_ERROR, NLMSG_DONE
+                    return found
+                name, rq = None, None
+                a = off + 16 + 16  # nlmsghdr, unix_diag_msg
+                while a + 4 <= off + length:
+                    alen, atype = struct.unpack_from('=HH', data, a)
+                    if alen < 4:
+                        break
+                    if atype == 0:  # UNIX_DIAG_NAME
+                        name = data[a + 4:a + alen].rstrip(b'\0')
+                    elif atype == 4:  # UNIX_DIAG_RQLEN: (queued, backlog)
+                        rq = struct.unpack_from('=I', data, a + 4)[0]
+                    a += (alen + 3) & ~3
+                if name == want and rq is not None:
+                    found = rq
+                off += (length + 3) & ~3
+    finally:
+        nl.close()
+
+
+class QueueSampler:
+    """Samples a backend's listen queue every `interval` s in a thread while a load runs."""
+
+    def __init__(self, path, interval=0.01):
+        self.path, self.interval = path, interval
+        self.samples = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while not self._stop.wait(self.interval):
+            q = listen_queue(self.path)
+            if q is not None:
+                self.samples.append(q)
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()
+        return self.samples
+
+
 def machine_jiffies():
     """(busy, idle) clock ticks of all CPUs together, from /proc/stat."""
     with open('/proc/stat') as f:
@@ -727,10 +784,21 @@ def measure(tmp, backend, nginx, script, duration, timeout_s=10, count_conns=Fal
     nginx_pids = [nginx.proc.pid] + descendants_of(nginx.proc.pid)
     nginx_before = cpu_ns(nginx_pids)
     busy0, idle0 = machine_jiffies()
+    # Where requests wait: a backend that is the bottleneck keeps its listen queue full (the
+    # requests wait their turn there); one that keeps up leaves them queued in nginx and for a CPU.
+    sampler = QueueSampler(backend.socket)
     t0 = time.monotonic()
-    r = wrk(tmp, nginx.url(path), lua, conns, duration, timeout_s=timeout_s,
-            count_conns=count_conns)
+    try:
+        r = wrk(tmp, nginx.url(path), lua, conns, duration, timeout_s=timeout_s,
+                count_conns=count_conns)
+    finally:
+        queue = sorted(sampler.stop())
     wall = time.monotonic() - t0
+    if queue:
+        r['queue_p50'] = queue[len(queue) // 2]
+        r['queue_p90'] = queue[len(queue) * 9 // 10]
+    else:
+        r['queue_p50'] = r['queue_p90'] = float('nan')
     busy1, idle1 = machine_jiffies()
     r['nginx_cpu_pct'] = (cpu_ns(nginx_pids) - nginx_before) / 1e9 / wall * 100
     r['box_busy_pct'] = (busy1 - busy0) * 100.0 / max(1, (busy1 - busy0) + (idle1 - idle0))
@@ -1225,6 +1293,8 @@ LOAD_METRICS = [('rps', 'req/s'), ('p50_ms', 'p50 ms'), ('p99_ms', 'p99 ms'),
                 ('cpu_us', 'CPU µs/req'), ('cpu_us_ticks', 'CPU µs/req (stat ticks)'),
                 ('nginx_cpu_pct', 'nginx CPU, % of one core'),
                 ('box_busy_pct', 'machine busy, % of both cores'),
+                ('queue_p50', 'connections waiting in the backend\'s listen queue, median'),
+                ('queue_p90', 'connections waiting in the backend\'s listen queue, p90'),
                 ('non2xx', 'non-2xx'), ('sockerr', 'socket errors')]
 KEEPCONN_METRICS = [('rps', 'keep-conn req/s'), ('p50_ms', 'keep-conn p50 ms'),
                     ('p99_ms', 'keep-conn p99 ms'), ('max_ms', 'keep-conn max ms'),
