@@ -38,6 +38,11 @@ void read_ini_text(const std::string& text, const IniEvents& events);
 // expressions with | & ^ ~ ! ( ). Returns nullopt and sets ERROR on a syntax error.
 std::optional<std::string> parse_ini_value(std::string_view raw, std::string& error);
 
+// A [section] name as php-fpm reads it: ${VAR} expanded from the environment, "double" and
+// 'single' quoted parts as in a value, anything else kept as written. Returns nullopt and sets
+// ERROR on a syntax error (an unterminated quote or '${').
+std::optional<std::string> expand_section_name(std::string_view raw, std::string& error);
+
 // An integer as php-fpm takes it: optional '-', then digits only.
 std::optional<int> parse_integer(std::string_view text);
 

@@ -347,7 +347,18 @@ class Loader {
     warnings_.push_back({where, message});
   }
 
-  void section(const std::string& file, const std::string& name, int line) {
+  void section(const std::string& file, const std::string& raw, int line) {
+    // php-fpm's ini scanner expands ${VAR} and quotes in section names too: [${POOL}].
+    std::string message;
+    std::optional<std::string> expanded = expand_section_name(raw, message);
+    if (!expanded || trim(*expanded).empty()) {
+      // Reported; the lines below still go to a pool of that raw name, so that they raise no
+      // errors of their own.
+      error({file, line},
+            "[" + raw + "]: " + (expanded ? "the section name is empty once expanded" : message));
+      expanded = raw;
+    }
+    const std::string name = trim(*expanded);
     if (to_lower(name) == "global") {
       current_ = -1;
       return;

@@ -432,5 +432,30 @@ std::optional<std::string> parse_ini_value(std::string_view raw, std::string& er
   return out;
 }
 
+std::optional<std::string> expand_section_name(std::string_view raw, std::string& error) {
+  std::string out;
+  size_t i = 0;
+  while (i < raw.size()) {
+    const char c = raw[i];
+    if (c == '$' && i + 1 < raw.size() && raw[i + 1] == '{') {
+      auto v = dollar_curly(raw, i, error);
+      if (!v) return std::nullopt;
+      out += *v;
+    } else if (c == '"' || c == '\'') {
+      // A quoted part reads as it would in a value: the tokenizer takes exactly that part.
+      size_t j = i + 1;
+      while (j < raw.size() && raw[j] != c) j += (c == '"' && raw[j] == '\\') ? 2 : 1;
+      auto toks = tokenize(raw.substr(i, std::min(j + 1, raw.size()) - i), error);
+      if (!toks) return std::nullopt;
+      for (const Token& t : *toks) out += t.text;
+      i = j + 1;
+    } else {
+      out += c;
+      ++i;
+    }
+  }
+  return out;
+}
+
 }  // namespace detail
 }  // namespace php_pool::config

@@ -449,6 +449,35 @@ TEST(Directives, PoolNameExpansion) {
   EXPECT_ERROR(r, file, 2, "'error_log': can't use '$pool' when the pool is not defined");
 }
 
+TEST(Directives, SectionNamesAreExpandedAsPhpFpmDoes) {
+  // php-fpm's ini scanner expands ${VAR} and quoted parts in [section] names (checked against
+  // php-fpm8.2 -tt: [${POOLNAME}] is pool "site", [pre_"${POOLNAME}"_x] is "pre_site_x").
+  TempDir dir;
+  setenv("PHP_POOL_TEST_POOLNAME", "site", 1);
+  unsetenv("PHP_POOL_TEST_UNSET_POOL");
+  Config c = testing::load_ok(dir,
+                              "[${PHP_POOL_TEST_POOLNAME}]\nlisten = /run/$pool.sock\n"
+                              "pm = static\npm.max_children = 1\n"
+                              "[pre_\"${PHP_POOL_TEST_POOLNAME}\"_x]\nlisten = /run/$pool.sock\n"
+                              "pm = static\npm.max_children = 1\n"
+                              "['${literal}']\nlisten = /run/lit.sock\npm = static\n"
+                              "pm.max_children = 1\n");
+  ASSERT_EQ(c.pools.size(), 3u);
+  EXPECT_EQ(c.pools[0].name, "site");
+  EXPECT_EQ(c.pools[0].listen, "/run/site.sock");
+  EXPECT_EQ(c.pools[1].name, "pre_site_x");
+  EXPECT_EQ(c.pools[1].listen, "/run/pre_site_x.sock");
+  EXPECT_EQ(c.pools[2].name, "${literal}");
+
+  std::string file = dir.write("bad.conf", "[${PHP_POOL_TEST_UNSET_POOL}]\nlisten = 1\n" +
+                                               testing::pool("") + "[${OPEN]\nlisten = 2\n");
+  LoadResult r = load(file);
+  EXPECT_FALSE(r.config);
+  EXPECT_ERROR(r, file, 1,
+               "[${PHP_POOL_TEST_UNSET_POOL}]: the section name is empty once expanded");
+  EXPECT_ERROR(r, file, 7, "[${OPEN]: syntax error: unterminated '${'");
+}
+
 TEST(Directives, QuotedAndExpandedValues) {
   TempDir dir;
   setenv("PHP_POOL_TEST_SOCK", "/run/from-env.sock", 1);
