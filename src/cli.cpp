@@ -267,6 +267,10 @@ int check_accounts(const config::PoolConfig& p, bool allow_root) {
   return errors;
 }
 
+// A file that fails the test exits as a start with it would (and as php-fpm -t does): 78,
+// EX_CONFIG, which the unit's RestartPreventExitStatus= knows.
+constexpr int kExitConfig = 78;
+
 int run_config_test(const Options& options) {
   config::LoadOptions lo;
   lo.prefix = options.prefix;
@@ -276,7 +280,7 @@ int run_config_test(const Options& options) {
     for (const auto& e : r.errors) std::cerr << e.format() << "\n";
     std::cerr << "php-pool: configuration file " << options.config_file << " test failed ("
               << r.errors.size() << (r.errors.size() == 1 ? " error" : " errors") << ")\n";
-    return 1;
+    return kExitConfig;
   }
   const config::Config& c = *r.config;
   for (const auto& w : c.warnings) {
@@ -290,7 +294,7 @@ int run_config_test(const Options& options) {
     const config::PoolConfig* p = config::select_pool(c, options.pool, error);
     if (!p) {
       std::cerr << "php-pool: " << error << "\n";
-      return 1;
+      return kExitConfig;
     }
     pools.push_back(p);
   } else {
@@ -311,7 +315,7 @@ int run_config_test(const Options& options) {
   if (system_errors) {
     std::cerr << "php-pool: configuration file " << options.config_file << " test failed ("
               << system_errors << (system_errors == 1 ? " error" : " errors") << ")\n";
-    return 1;
+    return kExitConfig;
   }
   std::cerr.flush();
   if (options.test_level >= 2) {

@@ -206,7 +206,7 @@ TEST(CliConfigTest, FailurePrintsEveryErrorAsFileLine) {
                                "[www]\nlisten = 9000\npm = static\n"
                                "pm.max_children = 0\npm.max_chlidren = 3\n");
   Output r = run_test(ok({"-t", "--config", file}));
-  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.rc, 78);  // EX_CONFIG, as php-fpm -t
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(r.err, file +
                        ":5: unknown directive 'pm.max_chlidren' (did you mean "
@@ -227,7 +227,7 @@ TEST(CliConfigTest, AsRootTheAccountsMustExist) {
                                              "listen.owner = pp-no-such-owner-x\n"
                                              "listen.group = www-data\n");
   Output r = run_test(ok({"-t", "--config", file}), false);
-  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.rc, 78);  // EX_CONFIG, as php-fpm -t
   EXPECT_EQ(r.err, file + ":5: [pool www] cannot get uid for user 'pp-no-such-user-x'\n" + file +
                        ":7: [pool www] cannot get uid for user 'pp-no-such-owner-x'\n" + file +
                        ":6: [pool www] cannot get gid for group 'pp-no-such-group-x'\n"
@@ -237,7 +237,7 @@ TEST(CliConfigTest, AsRootTheAccountsMustExist) {
   // No user: the workers would run as root, which needs -R, as at start.
   std::string none = dir.write("none.conf", base);
   r = run_test(ok({"-t", "--config", none}), false);
-  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.rc, 78);  // EX_CONFIG, as php-fpm -t
   EXPECT_NE(r.err.find("please specify user and group other than root (or run with -R"),
             std::string::npos)
       << r.err;
@@ -262,7 +262,7 @@ TEST(CliConfigTest, SeveralPools) {
   EXPECT_EQ(r.rc, 0);
   EXPECT_NE(r.out.find("(pool 'b': pm ondemand, max_children 7)"), std::string::npos);
   r = run_test(ok({"-t", "--config", file, "--pool", "c"}));
-  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.rc, 78);  // EX_CONFIG, as php-fpm -t
   EXPECT_EQ(r.err, "php-pool: " + file + " has no pool 'c' (it defines 'a', 'b')\n");
 }
 

@@ -24,9 +24,10 @@ expect_ok() {  # expect_ok DESCRIPTION ARGS...
 }
 
 expect_fail() {  # expect_fail DESCRIPTION EXPECTED-STDERR-LINE ARGS...
-  local what=$1 want=$2; shift 2
-  if "$exe" "$@" >"$tmp/out" 2>"$tmp/err"; then
-    fail "$what: exit 0 on a broken file"; cat "$tmp/out" "$tmp/err"
+  local what=$1 want=$2 rc=0; shift 2
+  "$exe" "$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
+  if [ "$rc" -ne 78 ]; then  # EX_CONFIG, as php-fpm -t and a start with the file
+    fail "$what: exit status $rc on a broken file, not 78"; cat "$tmp/out" "$tmp/err"
   elif ! grep -qxF -- "$want" "$tmp/err"; then
     fail "$what: stderr lacks '$want'"; cat "$tmp/err"
   else
