@@ -115,6 +115,9 @@ class ServerDecoder {
   void request_done();
   // Id of the request in progress, 0 if none.
   uint16_t current_request() const { return current_id_; }
+  // Between two records: every byte fed so far belongs to a complete record, so a new decoder
+  // (another worker's) can take the stream from the next byte on.
+  bool at_record_boundary() const { return stage_ == Stage::Header && header_have_ == 0; }
 
   // Gives back the Params of an earlier event once the caller is done with them: the next
   // request's pairs are decoded into these strings, so a worker that serves request after

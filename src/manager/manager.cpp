@@ -211,6 +211,13 @@ int Manager::run() {
     sd_event_add_io(event_, &w, wake_fd_, EPOLLIN, on_wake, this);
     sources_.push_back(w);
   }
+  // Kept connections that a worker about to be busy hands to an idle one (worker/waiter.hpp).
+  // The manager only holds the pair open, so that connections in flight outlive any worker.
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, handoff_) < 0) {
+    log::write(log::Level::Warning, {}, "kept connections stay with their worker: socketpair: %s",
+               strerror(errno));
+    handoff_[0] = handoff_[1] = -1;
+  }
   // Request timeouts and retiring workers are checked when something falls due (next_check_us).
   sd_event_add_time_relative(event_, &tick_, CLOCK_MONOTONIC, 100000, 10000, on_timeouts, this);
   sd_event_source_set_enabled(tick_, SD_EVENT_OFF);
@@ -333,6 +340,13 @@ bool Manager::spawn(bool status) {
     ws.seccomp_fd = seccomp ? seccomp->child_end() : -1;
     ws.access_log_fd = access_log_.is_open() ? access_log_.fd() : -1;
     ws.wake_fd = wake_fd_;
+    if (slot >= 0) {
+      ws.handoff_send = handoff_[0];
+      ws.handoff_recv = handoff_[1];
+    } else {
+      for (int fd : handoff_)  // the status worker serves no kept PHP connections
+        if (fd >= 0) close(fd);
+    }
     worker::run(ws);
   }
   if (slot >= 0) board_->slot(slot).pid.store(pid);
@@ -1030,6 +1044,7 @@ void Manager::begin_stop(bool graceful) {
   wake();
   state_ = State::Stopping;
   systemd::notify_stopping();
+  if (board_) board_->counters().pool_stopping.store(true);
   for (auto& [pid, c] : children_) {
     c.retiring = true;
     if (graceful)

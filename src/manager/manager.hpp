@@ -148,6 +148,7 @@ class Manager {
   // takes a request and writes to wake_fd_, or anything else happens (wake()).
   sd_event_source* maintenance_ = nullptr;
   int wake_fd_ = -1;
+  int handoff_[2] = {-1, -1};  // kept connections between workers: [0] sends, [1] receives
   bool asleep_ = false;
   uint64_t tick_accepted_ = UINT64_MAX;  // accepted connections at the previous pass
   ListenSet listen_;

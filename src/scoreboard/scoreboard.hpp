@@ -68,6 +68,12 @@ struct Counters {
   // Set while the manager sleeps (an idle pool: Manager::try_sleep); the first worker to take a
   // request clears it and wakes the manager through its eventfd.
   std::atomic<bool> manager_asleep{false};
+  // Hand-off messages of kept connections sent and not yet received (worker/waiter.hpp): a
+  // worker with some queued looks there before it accepts more new connections.
+  std::atomic<int32_t> handoffs_queued{0};
+  // The pool is stopping: a worker leaving closes its kept connections (the web server opens
+  // new ones, which wait in the listening socket that systemd keeps across a restart).
+  std::atomic<bool> pool_stopping{false};
 };
 
 struct Header {

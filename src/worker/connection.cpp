@@ -270,6 +270,24 @@ bool Connection::input_complete() const {
   return false;
 }
 
+bool Connection::idle_between_requests() const {
+  if (!usable() || decoder_.current_request() != 0 || !decoder_.at_record_boundary() ||
+      !replies_.empty() || !out_.empty() || !pending_.empty())
+    return false;
+  // What is left of the events is the finished request's unread STDIN, which read_request()
+  // would skip; anything else (a next BEGIN) is served here.
+  for (size_t i = next_event_; i < events_.size(); i++)
+    if (events_[i].kind != fastcgi::Event::Kind::Stdin &&
+        events_[i].kind != fastcgi::Event::Kind::StdinEnd)
+      return false;
+  return true;
+}
+
+void Connection::release() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
 void Connection::close() {
   if (fd_ < 0) return;
   if (!broken_ && !input_complete()) {

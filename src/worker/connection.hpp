@@ -46,6 +46,12 @@ class Connection : public sapi::RequestIo {
   // Called when the request is finished but the connection closes: drains unread STDIN so
   // closing does not reset the connection before the peer has read the response.
   void close();
+  // Between requests with nothing read ahead and nothing left to write: another process may
+  // take the connection over (Waiter's hand-off) and serve its next request from scratch.
+  bool idle_between_requests() const;
+  // Closes this process's descriptor only (no half-close, no draining): the connection lives on
+  // in the process it was handed to.
+  void release();
 
   // sapi::RequestIo
   size_t read_body(char* buf, size_t len) override;

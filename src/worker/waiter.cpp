@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -16,17 +17,22 @@ namespace {
 // Parked connections a worker keeps at most; beyond, the longest idle one is closed. nginx keeps
 // `keepalive N` connections per nginx worker, spread over the pool's workers.
 constexpr size_t kMaxParked = 128;
-// epoll data for a listener: its index with this bit set; a parked connection: its fd.
+// epoll data for a listener: its index with this bit set; a parked connection: its fd; the
+// hand-off socket: kHandoffTag.
 constexpr uint64_t kListenerTag = uint64_t(1) << 40;
+constexpr uint64_t kHandoffTag = uint64_t(1) << 41;
+// Descriptors per hand-off message (the kernel takes up to 253).
+constexpr size_t kHandoffBatch = 64;
 }  // namespace
 
 Waiter::Waiter(const std::vector<Listener>& listeners, fastcgi::Limits limits, int read_timeout_s,
-               int write_timeout_s, std::atomic<scoreboard::Stage>* stage)
+               int write_timeout_s, std::atomic<scoreboard::Stage>* stage, Handoff handoff)
     : listeners_(listeners),
       limits_(limits),
       read_timeout_s_(read_timeout_s),
       write_timeout_s_(write_timeout_s),
-      stage_(stage) {
+      stage_(stage),
+      handoff_(std::move(handoff)) {
   epoll_ = epoll_create1(EPOLL_CLOEXEC);
   for (size_t i = 0; i < listeners_.size(); i++) {
     // Non-blocking, so that accept() never holds the worker while its parked connections wait;
@@ -38,6 +44,13 @@ Waiter::Waiter(const std::vector<Listener>& listeners, fastcgi::Limits limits, i
     ev.events = EPOLLIN | EPOLLEXCLUSIVE;
     ev.data.u64 = kListenerTag | i;
     epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev);
+  }
+  if (handoff_.recv_fd >= 0) {
+    // EPOLLEXCLUSIVE too: a hand-off wakes one idle worker, which takes it all.
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+    ev.data.u64 = kHandoffTag;
+    epoll_ctl(epoll_, EPOLL_CTL_ADD, handoff_.recv_fd, &ev);
   }
 }
 
@@ -116,13 +129,111 @@ int Waiter::expire_parked() {
 
 bool Waiter::next(Next& out, const volatile sig_atomic_t& stop, int idle_ms,
                   const IdleStep& on_idle) {
+  if (!wait_next(out, stop, idle_ms, on_idle)) return false;
+  // This worker is about to be busy: a request arriving meanwhile on one of its other parked
+  // connections would wait for it (php-fpm's kept connection waits the same way for its one
+  // worker), while another worker sits idle. Hand them over to that worker instead.
+  if (!parked_.empty() && handoff_.send_fd >= 0 && handoff_.peer_idle && handoff_.peer_idle())
+    hand_off();
+  return true;
+}
+
+void Waiter::hand_off() {
+  std::vector<size_t> batch;
+  auto send_batch = [&]() {
+    if (batch.empty()) return true;
+    union {
+      char buf[CMSG_SPACE(kHandoffBatch * sizeof(int))];
+      cmsghdr align;
+    } control{};
+    char byte = 'C';
+    iovec iov{&byte, 1};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.buf;
+    msg.msg_controllen = CMSG_SPACE(batch.size() * sizeof(int));
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(batch.size() * sizeof(int));
+    int* fds = reinterpret_cast<int*>(CMSG_DATA(c));
+    for (size_t k = 0; k < batch.size(); k++) fds[k] = parked_[batch[k]].conn->fd();
+    // Full (every worker busy for long): the connections stay parked here.
+    if (sendmsg(handoff_.send_fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) return false;
+    if (handoff_.queued) handoff_.queued->fetch_add(1);
+    for (size_t k : batch) {
+      Connection& conn = *parked_[k].conn;
+      epoll_ctl(epoll_, EPOLL_CTL_DEL, conn.fd(), nullptr);  // the file lives on: remove it
+      conn.release();
+    }
+    batch.clear();
+    return true;
+  };
+  for (size_t i = 0; i < parked_.size(); i++) {
+    // pm.status_listen's connections stay with their listener's rules; one with bytes of a
+    // next request read already is served here.
+    if (parked_[i].status_only || !parked_[i].conn->idle_between_requests()) continue;
+    batch.push_back(i);
+    if (batch.size() == kHandoffBatch && !send_batch()) break;
+  }
+  send_batch();
+  // The released ones leave the parked list; their Connection objects are reused.
+  for (size_t i = 0; i < parked_.size();) {
+    if (parked_[i].conn->fd() >= 0) {
+      i++;
+      continue;
+    }
+    free_.push_back(std::move(parked_[i].conn));
+    parked_.erase(parked_.begin() + long(i));
+  }
+}
+
+void Waiter::take_handed() {
+  for (;;) {
+    union {
+      char buf[CMSG_SPACE(kHandoffBatch * sizeof(int))];
+      cmsghdr align;
+    } control{};
+    char byte;
+    iovec iov{&byte, 1};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.buf;
+    msg.msg_controllen = sizeof control.buf;
+    if (recvmsg(handoff_.recv_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) < 0) return;
+    if (handoff_.queued) handoff_.queued->fetch_sub(1);
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+      const size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      const int* fds = reinterpret_cast<const int*>(CMSG_DATA(c));
+      for (size_t k = 0; k < n; k++) {
+        // Only workers write here, but a script can reach the socket: take sockets only.
+        struct stat st {};
+        if (fstat(fds[k], &st) < 0 || !S_ISSOCK(st.st_mode)) {
+          ::close(fds[k]);
+          continue;
+        }
+        auto conn = take_free();
+        conn->open(fds[k]);
+        add_parked(std::move(conn), false);
+      }
+    }
+  }
+}
+
+bool Waiter::wait_next(Next& out, const volatile sig_atomic_t& stop, int idle_ms,
+                       const IdleStep& on_idle) {
   epoll_event events[16];
   uint64_t idle_at = idle_ms > 0 ? scoreboard::now_monotonic_us() + uint64_t(idle_ms) * 1000 : 0;
   for (;;) {
     if (stop || broken_) return false;
     // With no parked connection, a connection already queued is taken at once (no epoll_wait):
-    // the common case under load. Parked connections go first otherwise: epoll tells which.
-    if (parked_.empty() && try_accept(out)) return true;
+    // the common case under load. Parked connections go first otherwise: epoll tells which; so
+    // do kept connections another worker handed off.
+    const bool handed_waiting = handoff_.queued && handoff_.queued->load() > 0;
+    if (parked_.empty() && !handed_waiting && try_accept(out)) return true;
     if (broken_) return false;
     int timeout = expire_parked();
     if (idle_at) {
@@ -151,7 +262,12 @@ bool Waiter::next(Next& out, const volatile sig_atomic_t& stop, int idle_ms,
     const uint64_t now = scoreboard::now_monotonic_us();
     size_t ready_parked = SIZE_MAX;
     bool listener_ready = false;
+    bool handed = false;
     for (int i = 0; i < n; i++) {
+      if (events[i].data.u64 == kHandoffTag) {
+        handed = true;
+        continue;
+      }
       if (events[i].data.u64 & kListenerTag) {
         listener_ready = true;
         continue;
@@ -165,6 +281,11 @@ bool Waiter::next(Next& out, const volatile sig_atomic_t& stop, int idle_ms,
         break;
       }
     }
+    if (handed) {
+      // Parked here now; the next epoll_wait() reports at once the ones with a request.
+      take_handed();
+      if (ready_parked == SIZE_MAX) continue;
+    }
     bool listener_first = ready_parked == SIZE_MAX || !last_accepted_;
     if (listener_ready && listener_first && try_accept(out)) return true;
     if (ready_parked != SIZE_MAX) {
@@ -177,23 +298,30 @@ bool Waiter::next(Next& out, const volatile sig_atomic_t& stop, int idle_ms,
 
 void Waiter::park() {
   if (!active_) return;
+  add_parked(std::move(active_), active_status_only_);
+}
+
+void Waiter::add_parked(std::unique_ptr<Connection> conn, bool status_only) {
   if (parked_.size() >= kMaxParked) {
     parked_.front().conn->close();
     free_.push_back(std::move(parked_.front().conn));
     parked_.erase(parked_.begin());
   }
-  int fd = active_->fd();
+  int fd = conn->fd();
   // Level-triggered and registered once per connection: its next request, or its close, wakes
   // the worker; closing the fd removes it from the set.
-  if (!active_->watched()) {
+  if (!conn->watched()) {
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP;
     ev.data.u64 = uint64_t(fd);
     epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev);
-    active_->set_watched();
+    conn->set_watched();
   }
-  parked_.push_back(
-      Parked{std::move(active_), active_status_only_, scoreboard::now_monotonic_us()});
+  parked_.push_back(Parked{std::move(conn), status_only, scoreboard::now_monotonic_us()});
+}
+
+void Waiter::leave(bool to_others) {
+  if (to_others && !parked_.empty() && handoff_.send_fd >= 0) hand_off();
 }
 
 void Waiter::close_active() {

@@ -17,11 +17,21 @@
 
 namespace php_pool::worker {
 
+// Kept connections move between the pool's workers: a worker about to serve a request hands
+// its other parked connections to an idle worker, so that their next requests do not wait
+// behind this one. One SOCK_SEQPACKET pair that every worker holds carries them (SCM_RIGHTS).
+struct KeptHandoff {
+  int send_fd = -1, recv_fd = -1;          // -1: no hand-off (the status worker)
+  std::function<bool()> peer_idle;         // another worker is waiting for connections right now
+  std::atomic<int32_t>* queued = nullptr;  // messages sent and not yet received, pool-wide
+};
+
 class Waiter {
  public:
+  using Handoff = KeptHandoff;
   // Timeouts in seconds (0 = none): read_timeout also ends a parked connection's wait.
   Waiter(const std::vector<Listener>& listeners, fastcgi::Limits limits, int read_timeout_s,
-         int write_timeout_s, std::atomic<scoreboard::Stage>* stage);
+         int write_timeout_s, std::atomic<scoreboard::Stage>* stage, Handoff handoff = {});
   ~Waiter();
   Waiter(const Waiter&) = delete;
   Waiter& operator=(const Waiter&) = delete;
@@ -41,6 +51,11 @@ class Waiter {
   // After serving: keep the connection for its next request, or close it.
   void park();
   void close_active();
+  // The worker leaves (reload, max_requests): its parked connections go to the others rather
+  // than closing under a request the web server may be sending on one right now. Not when the
+  // whole pool stops (TO_OTHERS false): they close, and the web server's next connections
+  // wait in the listening socket.
+  void leave(bool to_others);
 
  private:
   struct Parked {
@@ -50,7 +65,12 @@ class Waiter {
     uint64_t ready_us = 0;  // when its next request was first seen (0: not yet)
   };
   std::unique_ptr<Connection> take_free();
+  bool wait_next(Next& out, const volatile sig_atomic_t& stop, int idle_ms,
+                 const IdleStep& on_idle);
   bool try_accept(Next& out);
+  void add_parked(std::unique_ptr<Connection> conn, bool status_only);
+  void hand_off();     // parked connections to an idle worker
+  void take_handed();  // what other workers handed off, parked here
   void activate(size_t parked_index, Next& out);
   int expire_parked();  // closes the ones idle too long; → ms until the next expiry (-1: none)
 
@@ -58,6 +78,7 @@ class Waiter {
   fastcgi::Limits limits_;
   int read_timeout_s_, write_timeout_s_;
   std::atomic<scoreboard::Stage>* stage_;
+  Handoff handoff_;
   int epoll_ = -1;
   bool broken_ = false;  // accept() failed for good (not a transient error)
   std::unique_ptr<Connection> active_;

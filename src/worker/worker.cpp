@@ -111,8 +111,25 @@ void run(const WorkerSetup& setup) {
   for (const auto& l : setup.listeners)
     if (l.status_only == (setup.slot < 0)) listeners.push_back(l);
   fastcgi::Limits limits;
+  Waiter::Handoff handoff;
+  if (setup.slot >= 0 && setup.handoff_send >= 0) {
+    handoff.send_fd = setup.handoff_send;
+    handoff.recv_fd = setup.handoff_recv;
+    handoff.queued = &counters.handoffs_queued;
+    // Any other worker waiting between requests, the new configuration's or a retiring one's
+    // (which leaves after its request, closing what it holds: nginx opens another connection).
+    scoreboard::Scoreboard* board = setup.scoreboard;
+    const uint32_t self = uint32_t(setup.slot);
+    handoff.peer_idle = [board, self] {
+      for (uint32_t i = 0; i < board->size(); i++)
+        if (i != self &&
+            board->slot(i).stage.load(std::memory_order_relaxed) == scoreboard::Stage::Idle)
+          return true;
+      return false;
+    };
+  }
   Waiter waiter(listeners, limits, int(pool.request_read_timeout.count()),
-                int(pool.request_write_timeout.count()), &slot.stage);
+                int(pool.request_write_timeout.count()), &slot.stage, std::move(handoff));
   const int max_requests = pool.pm_max_requests;
   uint64_t served = 0;
   fastcgi::Params params;
@@ -185,15 +202,17 @@ void run(const WorkerSetup& setup) {
       cpu_mark = cpu_now;
       pages.log_access(params, status, end - start, memory);
       served++;
-      if (g_stop || slot.leave.load(std::memory_order_acquire) ||
-          (max_requests && served >= uint64_t(max_requests)) || !conn.keep_conn() || !conn.usable())
-        break;
+      if (!conn.keep_conn() || !conn.usable()) break;
+      const bool leaving = g_stop || slot.leave.load(std::memory_order_acquire) ||
+                           (max_requests && served >= uint64_t(max_requests));
       // The next request on this connection may be here already; if not, the connection waits
-      // with the others and the worker is free for whichever comes first.
+      // with the others and the worker is free for whichever comes first. A worker leaving
+      // parks it too: Waiter::leave() hands it to another worker.
       if (!conn.next_request_buffered()) {
         park = true;
         break;
       }
+      if (leaving) break;  // a request read ahead: the connection closes, as before
       slot.stage.store(scoreboard::Stage::ReadingHeaders, std::memory_order_release);
     }
     if (park)
@@ -202,6 +221,7 @@ void run(const WorkerSetup& setup) {
       waiter.close_active();
   }
   slot.stage.store(scoreboard::Stage::Ending, std::memory_order_release);
+  waiter.leave(!counters.pool_stopping.load());
   _exit(0);
 }
 

@@ -726,6 +726,30 @@ TEST(Decoder, RequestDoneMidRecordSkipsTheRestOfIt) {
   EXPECT_EQ(Describe(events), "Begin(1,keep)\nParams(1)\nBegin(1,close)\nParams(1)\n");
 }
 
+TEST(Decoder, RecordBoundaryIsWhereAnotherDecoderCanTakeOver) {
+  // A worker hands a kept connection to another only between records (worker/waiter.cpp): the
+  // other's new decoder reads the stream from there, late records of the finished request
+  // (ignored, as records of an id not in progress) and the next request alike.
+  ServerDecoder d;
+  std::vector<Event> events;
+  std::string replies;
+  EXPECT_TRUE(d.at_record_boundary());
+  const std::string rec = R(5, 1, "0123456789");
+  ASSERT_TRUE(d.feed(Begin(1) + R(4, 1, "") + rec.substr(0, 5), events, replies));
+  EXPECT_FALSE(d.at_record_boundary());  // inside a record header
+  ASSERT_TRUE(d.feed(rec.substr(5, 7), events, replies));
+  EXPECT_FALSE(d.at_record_boundary());  // inside its content
+  ASSERT_TRUE(d.feed(rec.substr(12), events, replies));
+  EXPECT_TRUE(d.at_record_boundary());
+  d.request_done();
+  ServerDecoder other;
+  std::vector<Event> taken;
+  ASSERT_TRUE(other.feed(R(5, 1, "late") + R(5, 1, "") + SimpleRequest(1, "next"), taken, replies));
+  char buf[128];
+  std::snprintf(buf, sizeof buf, kSimpleEvents, 1);
+  EXPECT_EQ(Describe(taken), "Begin(1,keep)\n" + std::string(buf) + "Stdin(1,next)\nStdinEnd(1)\n");
+}
+
 TEST(Decoder, RequestDoneMidParamsDropsThem) {
   ServerDecoder d;
   std::vector<Event> events;
