@@ -211,11 +211,11 @@ int Manager::run() {
     sd_event_add_io(event_, &w, wake_fd_, EPOLLIN, on_wake, this);
     sources_.push_back(w);
   }
-  // Kept connections that a worker about to be busy hands to an idle one (worker/waiter.hpp).
-  // The manager only holds the pair open, so that connections in flight outlive any worker.
+  // Kept connections that a leaving worker hands on to the others (worker/waiter.hpp). The
+  // manager only holds the pair open, so that connections in flight outlive any worker.
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, handoff_) < 0) {
-    log::write(log::Level::Warning, {}, "kept connections stay with their worker: socketpair: %s",
-               strerror(errno));
+    log::write(log::Level::Warning, {},
+               "a leaving worker will close its kept connections: socketpair: %s", strerror(errno));
     handoff_[0] = handoff_[1] = -1;
   }
   // Request timeouts and retiring workers are checked when something falls due (next_check_us).

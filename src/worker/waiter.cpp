@@ -127,17 +127,6 @@ int Waiter::expire_parked() {
   return next_ms;
 }
 
-bool Waiter::next(Next& out, const volatile sig_atomic_t& stop, int idle_ms,
-                  const IdleStep& on_idle) {
-  if (!wait_next(out, stop, idle_ms, on_idle)) return false;
-  // This worker is about to be busy: a request arriving meanwhile on one of its other parked
-  // connections would wait for it (php-fpm's kept connection waits the same way for its one
-  // worker), while another worker sits idle. Hand them over to that worker instead.
-  if (!parked_.empty() && handoff_.send_fd >= 0 && handoff_.peer_idle && handoff_.peer_idle())
-    hand_off();
-  return true;
-}
-
 void Waiter::hand_off() {
   std::vector<size_t> batch;
   auto send_batch = [&]() {
@@ -223,15 +212,15 @@ void Waiter::take_handed() {
   }
 }
 
-bool Waiter::wait_next(Next& out, const volatile sig_atomic_t& stop, int idle_ms,
-                       const IdleStep& on_idle) {
+bool Waiter::next(Next& out, const volatile sig_atomic_t& stop, int idle_ms,
+                  const IdleStep& on_idle) {
   epoll_event events[16];
   uint64_t idle_at = idle_ms > 0 ? scoreboard::now_monotonic_us() + uint64_t(idle_ms) * 1000 : 0;
   for (;;) {
     if (stop || broken_) return false;
     // With no parked connection, a connection already queued is taken at once (no epoll_wait):
     // the common case under load. Parked connections go first otherwise: epoll tells which; so
-    // do kept connections another worker handed off.
+    // do kept connections a leaving worker handed on.
     const bool handed_waiting = handoff_.queued && handoff_.queued->load() > 0;
     if (parked_.empty() && !handed_waiting && try_accept(out)) return true;
     if (broken_) return false;

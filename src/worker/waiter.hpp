@@ -17,12 +17,11 @@
 
 namespace php_pool::worker {
 
-// Kept connections move between the pool's workers: a worker about to serve a request hands
-// its other parked connections to an idle worker, so that their next requests do not wait
-// behind this one. One SOCK_SEQPACKET pair that every worker holds carries them (SCM_RIGHTS).
+// A worker that leaves hands its parked kept connections on to the pool's other workers (and
+// the next configuration's): one SOCK_SEQPACKET pair that every worker holds carries them as
+// SCM_RIGHTS descriptors.
 struct KeptHandoff {
   int send_fd = -1, recv_fd = -1;          // -1: no hand-off (the status worker)
-  std::function<bool()> peer_idle;         // another worker is waiting for connections right now
   std::atomic<int32_t>* queued = nullptr;  // messages sent and not yet received, pool-wide
 };
 
@@ -53,8 +52,8 @@ class Waiter {
   void close_active();
   // The worker leaves (reload, max_requests): its parked connections go to the others rather
   // than closing under a request the web server may be sending on one right now. Not when the
-  // whole pool stops (TO_OTHERS false): they close, and the web server's next connections
-  // wait in the listening socket.
+  // whole pool stops or nothing may be left to take them (TO_OTHERS false): they close, and the
+  // web server's next connections wait in the listening socket.
   void leave(bool to_others);
 
  private:
@@ -65,12 +64,10 @@ class Waiter {
     uint64_t ready_us = 0;  // when its next request was first seen (0: not yet)
   };
   std::unique_ptr<Connection> take_free();
-  bool wait_next(Next& out, const volatile sig_atomic_t& stop, int idle_ms,
-                 const IdleStep& on_idle);
   bool try_accept(Next& out);
   void add_parked(std::unique_ptr<Connection> conn, bool status_only);
-  void hand_off();     // parked connections to an idle worker
-  void take_handed();  // what other workers handed off, parked here
+  void hand_off();     // the parked connections to the other workers
+  void take_handed();  // what a leaving worker handed on, parked here
   void activate(size_t parked_index, Next& out);
   int expire_parked();  // closes the ones idle too long; → ms until the next expiry (-1: none)
 

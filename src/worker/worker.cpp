@@ -116,17 +116,6 @@ void run(const WorkerSetup& setup) {
     handoff.send_fd = setup.handoff_send;
     handoff.recv_fd = setup.handoff_recv;
     handoff.queued = &counters.handoffs_queued;
-    // Any other worker waiting between requests, the new configuration's or a retiring one's
-    // (which leaves after its request, closing what it holds: nginx opens another connection).
-    scoreboard::Scoreboard* board = setup.scoreboard;
-    const uint32_t self = uint32_t(setup.slot);
-    handoff.peer_idle = [board, self] {
-      for (uint32_t i = 0; i < board->size(); i++)
-        if (i != self &&
-            board->slot(i).stage.load(std::memory_order_relaxed) == scoreboard::Stage::Idle)
-          return true;
-      return false;
-    };
   }
   Waiter waiter(listeners, limits, int(pool.request_read_timeout.count()),
                 int(pool.request_write_timeout.count()), &slot.stage, std::move(handoff));
@@ -221,7 +210,9 @@ void run(const WorkerSetup& setup) {
       waiter.close_active();
   }
   slot.stage.store(scoreboard::Stage::Ending, std::memory_order_release);
-  waiter.leave(!counters.pool_stopping.load());
+  // ondemand: the one leaving may be the last (pm.process_idle_timeout), and nothing would take
+  // them; the web server's next connection starts a worker.
+  waiter.leave(!counters.pool_stopping.load() && pool.pm != config::PmStyle::Ondemand);
   _exit(0);
 }
 
