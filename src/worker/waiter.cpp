@@ -21,8 +21,6 @@ constexpr size_t kMaxParked = 128;
 // hand-off socket: kHandoffTag.
 constexpr uint64_t kListenerTag = uint64_t(1) << 40;
 constexpr uint64_t kHandoffTag = uint64_t(1) << 41;
-// Descriptors per hand-off message (the kernel takes up to 253).
-constexpr size_t kHandoffBatch = 64;
 }  // namespace
 
 Waiter::Waiter(const std::vector<Listener>& listeners, fastcgi::Limits limits, int read_timeout_s,
@@ -46,9 +44,11 @@ Waiter::Waiter(const std::vector<Listener>& listeners, fastcgi::Limits limits, i
     epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev);
   }
   if (handoff_.recv_fd >= 0) {
-    // EPOLLEXCLUSIVE too: a hand-off wakes one idle worker, which takes it all.
+    // Not exclusive: every idle worker wakes while connections wait there, and each takes one
+    // at a time, so that a reload's connections spread over the new workers rather than all
+    // going to the first one woken (it served them alone while the others idled).
     epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+    ev.events = EPOLLIN;
     ev.data.u64 = kHandoffTag;
     epoll_ctl(epoll_, EPOLL_CTL_ADD, handoff_.recv_fd, &ev);
   }
@@ -128,11 +128,17 @@ int Waiter::expire_parked() {
 }
 
 void Waiter::hand_off() {
-  std::vector<size_t> batch;
-  auto send_batch = [&]() {
-    if (batch.empty()) return true;
+  for (size_t i = 0; i < parked_.size();) {
+    Connection& conn = *parked_[i].conn;
+    // pm.status_listen's connections stay with their listener's rules; one with bytes of a
+    // next request read already closes (as before).
+    if (parked_[i].status_only || !conn.idle_between_requests()) {
+      i++;
+      continue;
+    }
+    // One connection a message: each idle worker takes one at a time (take_handed).
     union {
-      char buf[CMSG_SPACE(kHandoffBatch * sizeof(int))];
+      char buf[CMSG_SPACE(sizeof(int))];
       cmsghdr align;
     } control{};
     char byte = 'C';
@@ -141,75 +147,52 @@ void Waiter::hand_off() {
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
     msg.msg_control = control.buf;
-    msg.msg_controllen = CMSG_SPACE(batch.size() * sizeof(int));
+    msg.msg_controllen = sizeof control.buf;
     cmsghdr* c = CMSG_FIRSTHDR(&msg);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(batch.size() * sizeof(int));
-    int* fds = reinterpret_cast<int*>(CMSG_DATA(c));
-    for (size_t k = 0; k < batch.size(); k++) fds[k] = parked_[batch[k]].conn->fd();
-    // Full (every worker busy for long): the connections stay parked here.
-    if (sendmsg(handoff_.send_fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) return false;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    const int fd = conn.fd();
+    std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    // Full: the rest close with this worker.
+    if (sendmsg(handoff_.send_fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) return;
     if (handoff_.queued) handoff_.queued->fetch_add(1);
-    for (size_t k : batch) {
-      Connection& conn = *parked_[k].conn;
-      epoll_ctl(epoll_, EPOLL_CTL_DEL, conn.fd(), nullptr);  // the file lives on: remove it
-      conn.release();
-    }
-    batch.clear();
-    return true;
-  };
-  for (size_t i = 0; i < parked_.size(); i++) {
-    // pm.status_listen's connections stay with their listener's rules; one with bytes of a
-    // next request read already is served here.
-    if (parked_[i].status_only || !parked_[i].conn->idle_between_requests()) continue;
-    batch.push_back(i);
-    if (batch.size() == kHandoffBatch && !send_batch()) break;
-  }
-  send_batch();
-  // The released ones leave the parked list; their Connection objects are reused.
-  for (size_t i = 0; i < parked_.size();) {
-    if (parked_[i].conn->fd() >= 0) {
-      i++;
-      continue;
-    }
+    epoll_ctl(epoll_, EPOLL_CTL_DEL, fd, nullptr);  // the file lives on: remove it
+    conn.release();
     free_.push_back(std::move(parked_[i].conn));
     parked_.erase(parked_.begin() + long(i));
   }
 }
 
 void Waiter::take_handed() {
-  for (;;) {
-    union {
-      char buf[CMSG_SPACE(kHandoffBatch * sizeof(int))];
-      cmsghdr align;
-    } control{};
-    char byte;
-    iovec iov{&byte, 1};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.buf;
-    msg.msg_controllen = sizeof control.buf;
-    if (recvmsg(handoff_.recv_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) < 0) return;
-    if (handoff_.queued) handoff_.queued->fetch_sub(1);
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-      const size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-      const int* fds = reinterpret_cast<const int*>(CMSG_DATA(c));
-      for (size_t k = 0; k < n; k++) {
-        // Only workers write here, but a script can reach the socket: take sockets only.
-        struct stat st {};
-        if (fstat(fds[k], &st) < 0 || !S_ISSOCK(st.st_mode)) {
-          ::close(fds[k]);
-          continue;
-        }
-        auto conn = take_free();
-        conn->open(fds[k]);
-        add_parked(std::move(conn), false);
-      }
-    }
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    cmsghdr align;
+  } control{};
+  char byte;
+  iovec iov{&byte, 1};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.buf;
+  msg.msg_controllen = sizeof control.buf;
+  if (recvmsg(handoff_.recv_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) < 0) return;
+  if (handoff_.queued) handoff_.queued->fetch_sub(1);
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+      c->cmsg_len != CMSG_LEN(sizeof(int)))
+    return;  // not a worker's message (a script can reach the socket): nothing to take
+  int fd;
+  std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  // Sockets only, for the same reason.
+  struct stat st {};
+  if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+    ::close(fd);
+    return;
   }
+  auto conn = take_free();
+  conn->open(fd);
+  add_parked(std::move(conn), false);
 }
 
 bool Waiter::next(Next& out, const volatile sig_atomic_t& stop, int idle_ms,

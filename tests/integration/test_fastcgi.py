@@ -301,5 +301,41 @@ class KeptConnectionOutlivesItsWorkerTest(BackendTestCase):
             self.assertEqual(len(set(pids)), 3, pids)  # three workers served the one connection
 
 
+
+class KeptConnectionsGoToTheNewWorkersTest(BackendTestCase):
+    """A reload hands every kept connection of the old workers on to the new ones, which serve
+    the next requests on them (they were closed: nginx retried a GET on a new connection and
+    answered 502 to a POST)."""
+
+    POOL_INI = 'pm = static\npm.max_children = 4\n'
+
+    def test_every_kept_connection_is_served_after_a_reload(self):
+        if harness.is_fpm():
+            self.skipTest('php-fpm closes its kept connections at a reload')
+        conns = [FcgiConnection(self.backend.socket_path) for _ in range(8)]
+        try:
+            for c in conns:
+                out, _err, _ = c.request(php_params('pid.php'), keep_conn=True)
+                self.assertEqual(parse_cgi_response(out)[0], 200)
+            old = set(self.backend.worker_pids())
+            self.backend.signal(signal.SIGHUP)
+            harness.wait_until(lambda: not old & set(self.backend.worker_pids()), 10,
+                               what='the old workers gone')
+            for c in conns:  # all at once: each worker serves the ones it holds
+                c.send(php_params('sleep.php', query='s=0.2'), keep_conn=True)
+            served_by = {}
+            for c in conns:
+                out, _err, _ = c.receive()
+                body = parse_cgi_response(out)[2]
+                self.assertTrue(body.startswith(b'slept '), body)
+                pid = int(body.split()[1])
+                served_by[pid] = served_by.get(pid, 0) + 1
+            self.assertFalse(old & set(served_by), served_by)
+            self.assertEqual(sum(served_by.values()), 8)
+        finally:
+            for c in conns:
+                c.close()
+
+
 if __name__ == '__main__':
     harness.main()
