@@ -1,5 +1,5 @@
 // Passing one file descriptor over a unix socket (SCM_RIGHTS): how a worker hands its seccomp
-// listener to the manager.
+// listener to the manager, and a leaving worker its kept connections to the others.
 #pragma once
 
 namespace php_pool::sandbox {

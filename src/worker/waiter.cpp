@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "common/log.hpp"
+#include "sandbox/fd_passing.hpp"
 
 namespace php_pool::worker {
 namespace {
@@ -136,26 +137,10 @@ void Waiter::hand_off() {
       i++;
       continue;
     }
-    // One connection a message: each idle worker takes one at a time (take_handed).
-    union {
-      char buf[CMSG_SPACE(sizeof(int))];
-      cmsghdr align;
-    } control{};
-    char byte = 'C';
-    iovec iov{&byte, 1};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.buf;
-    msg.msg_controllen = sizeof control.buf;
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
+    // One connection a message: each idle worker takes one at a time (take_handed). Full: the
+    // rest close with this worker.
     const int fd = conn.fd();
-    std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-    // Full: the rest close with this worker.
-    if (sendmsg(handoff_.send_fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) return;
+    if (!sandbox::send_fd(handoff_.send_fd, fd)) return;
     if (handoff_.queued) handoff_.queued->fetch_add(1);
     epoll_ctl(epoll_, EPOLL_CTL_DEL, fd, nullptr);  // the file lives on: remove it
     conn.release();
@@ -165,26 +150,10 @@ void Waiter::hand_off() {
 }
 
 void Waiter::take_handed() {
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    cmsghdr align;
-  } control{};
-  char byte;
-  iovec iov{&byte, 1};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control.buf;
-  msg.msg_controllen = sizeof control.buf;
-  if (recvmsg(handoff_.recv_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) < 0) return;
+  const int fd = sandbox::receive_fd(handoff_.recv_fd);
+  if (fd < 0) return;  // taken by another worker, or not a worker's message
   if (handoff_.queued) handoff_.queued->fetch_sub(1);
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
-      c->cmsg_len != CMSG_LEN(sizeof(int)))
-    return;  // not a worker's message (a script can reach the socket): nothing to take
-  int fd;
-  std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-  // Sockets only, for the same reason.
+  // A script can reach the socket too: sockets only.
   struct stat st {};
   if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode)) {
     ::close(fd);
