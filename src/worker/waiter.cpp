@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -162,6 +163,9 @@ void Waiter::take_handed() {
   auto conn = take_free();
   conn->open(fd);
   add_parked(std::move(conn), false);
+  // The other idle workers woke for the same messages: let them take the next ones, or the one
+  // that got a CPU first takes them all.
+  sched_yield();
 }
 
 bool Waiter::next(Next& out, const volatile sig_atomic_t& stop, int idle_ms,

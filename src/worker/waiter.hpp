@@ -55,6 +55,7 @@ class Waiter {
   // whole pool stops or nothing may be left to take them (TO_OTHERS false): they close, and the
   // web server's next connections wait in the listening socket.
   void leave(bool to_others);
+  bool parked() const { return !parked_.empty(); }
 
  private:
   struct Parked {

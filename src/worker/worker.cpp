@@ -40,6 +40,22 @@ uint64_t cpu_time_us() {
   return uint64_t(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
 }
 
+// A reload retires the old workers once one new worker is up: the kept connections they hand
+// on go to the workers waiting then, so the others still starting get a moment (200 ms at
+// most) to come up first, or the first one up takes them all.
+void wait_for_starting_workers(scoreboard::Scoreboard& board, int self) {
+  const uint64_t deadline = scoreboard::now_monotonic_us() + 200000;
+  for (;;) {
+    bool starting = false;
+    for (uint32_t i = 0; i < board.size(); i++)
+      if (int(i) != self &&
+          board.slot(i).stage.load(std::memory_order_relaxed) == scoreboard::Stage::Starting)
+        starting = true;
+    if (!starting || scoreboard::now_monotonic_us() >= deadline) return;
+    usleep(2000);
+  }
+}
+
 // The first request after the manager fell asleep wakes it (one write per sleep, never one per
 // request: the flag is cleared by whoever takes it first).
 void wake_manager(scoreboard::Counters& counters, int wake_fd) {
@@ -212,7 +228,10 @@ void run(const WorkerSetup& setup) {
   slot.stage.store(scoreboard::Stage::Ending, std::memory_order_release);
   // ondemand: the one leaving may be the last (pm.process_idle_timeout), and nothing would take
   // them; the web server's next connection starts a worker.
-  waiter.leave(!counters.pool_stopping.load() && pool.pm != config::PmStyle::Ondemand);
+  const bool hand_on =
+      !counters.pool_stopping.load() && pool.pm != config::PmStyle::Ondemand && waiter.parked();
+  if (hand_on) wait_for_starting_workers(*setup.scoreboard, setup.slot);
+  waiter.leave(hand_on);
   _exit(0);
 }
 
