@@ -266,7 +266,7 @@ void Waiter::add_parked(std::unique_ptr<Connection> conn, bool status_only) {
 }
 
 void Waiter::leave(bool to_others) {
-  if (to_others && !parked_.empty() && handoff_.send_fd >= 0) hand_off();
+  if (to_others && handoff_.send_fd >= 0) hand_off();
 }
 
 void Waiter::close_active() {

@@ -20,17 +20,16 @@ namespace php_pool::worker {
 // A worker that leaves hands its parked kept connections on to the pool's other workers (and
 // the next configuration's): one SOCK_SEQPACKET pair that every worker holds carries them as
 // SCM_RIGHTS descriptors.
-struct KeptHandoff {
+struct Handoff {
   int send_fd = -1, recv_fd = -1;          // -1: no hand-off (the status worker)
   std::atomic<int32_t>* queued = nullptr;  // messages sent and not yet received, pool-wide
 };
 
 class Waiter {
  public:
-  using Handoff = KeptHandoff;
   // Timeouts in seconds (0 = none): read_timeout also ends a parked connection's wait.
   Waiter(const std::vector<Listener>& listeners, fastcgi::Limits limits, int read_timeout_s,
-         int write_timeout_s, std::atomic<scoreboard::Stage>* stage, Handoff handoff = {});
+         int write_timeout_s, std::atomic<scoreboard::Stage>* stage, Handoff handoff);
   ~Waiter();
   Waiter(const Waiter&) = delete;
   Waiter& operator=(const Waiter&) = delete;

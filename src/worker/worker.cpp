@@ -127,7 +127,7 @@ void run(const WorkerSetup& setup) {
   for (const auto& l : setup.listeners)
     if (l.status_only == (setup.slot < 0)) listeners.push_back(l);
   fastcgi::Limits limits;
-  Waiter::Handoff handoff;
+  Handoff handoff;
   if (setup.slot >= 0 && setup.handoff_send >= 0) {
     handoff.send_fd = setup.handoff_send;
     handoff.recv_fd = setup.handoff_recv;

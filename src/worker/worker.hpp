@@ -25,7 +25,7 @@ struct WorkerSetup {
   int seccomp_fd = -1;     // the worker's end of its seccomp supervisor socket (manager), or -1
   int access_log_fd = -1;  // the manager's access log (access.log), or -1
   int wake_fd = -1;        // the manager's eventfd: written when a request finds it asleep
-  // The kept-connection hand-off pair every worker holds (Waiter::Handoff), or -1.
+  // The kept-connection hand-off pair every worker holds (worker/waiter.hpp: Handoff), or -1.
   int handoff_send = -1, handoff_recv = -1;
 };
 
