@@ -54,6 +54,9 @@ Waiter::Waiter(const std::vector<Listener>& listeners, fastcgi::Limits limits, i
     ev.data.u64 = kHandoffTag;
     epoll_ctl(epoll_, EPOLL_CTL_ADD, handoff_.recv_fd, &ev);
   }
+  if (handoff_.send_fd >= 0 && handoff_.busy_after_us)
+    busy_ = std::make_unique<BusyHandoff>(handoff_.send_fd, handoff_.queued, handoff_.busy_after_us,
+                                          handoff_.other_idle);
 }
 
 Waiter::~Waiter() {
@@ -140,14 +143,37 @@ void Waiter::hand_off() {
     }
     // One connection a message: each idle worker takes one at a time (take_handed). Full: the
     // rest close with this worker.
-    const int fd = conn.fd();
-    if (!sandbox::send_fd(handoff_.send_fd, fd)) return;
+    if (!sandbox::send_fd(handoff_.send_fd, conn.fd())) return;
     if (handoff_.queued) handoff_.queued->fetch_add(1);
-    epoll_ctl(epoll_, EPOLL_CTL_DEL, fd, nullptr);  // the file lives on: remove it
-    conn.release();
-    free_.push_back(std::move(parked_[i].conn));
-    parked_.erase(parked_.begin() + long(i));
+    drop_handed(i);
   }
+}
+
+void Waiter::drop_handed(size_t i) {
+  Connection& conn = *parked_[i].conn;
+  epoll_ctl(epoll_, EPOLL_CTL_DEL, conn.fd(), nullptr);  // the file lives on: remove it
+  conn.release();
+  free_.push_back(std::move(parked_[i].conn));
+  parked_.erase(parked_.begin() + long(i));
+}
+
+void Waiter::request_started(uint64_t start_us) {
+  if (!busy_ || parked_.empty()) return;
+  lend_.clear();
+  for (const Parked& p : parked_)
+    if (!p.status_only && p.conn->idle_between_requests()) lend_.push_back(p.conn->fd());
+  busy_->request_started(lend_, start_us);
+}
+
+void Waiter::request_ended() {
+  if (!busy_) return;
+  busy_->request_ended(handed_);
+  for (int fd : handed_)
+    for (size_t i = 0; i < parked_.size(); i++)
+      if (parked_[i].conn->fd() == fd) {
+        drop_handed(i);
+        break;
+      }
 }
 
 void Waiter::take_handed() {

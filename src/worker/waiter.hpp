@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "fastcgi/codec.hpp"
+#include "worker/busy_handoff.hpp"
 #include "worker/connection.hpp"
 #include "worker/worker.hpp"
 
@@ -20,9 +21,13 @@ namespace php_pool::worker {
 // A worker that leaves hands its parked kept connections on to the pool's other workers (and
 // the next configuration's): one SOCK_SEQPACKET pair that every worker holds carries them as
 // SCM_RIGHTS descriptors.
+// While the worker runs a long request, its parked connections go the same way
+// (worker/busy_handoff.hpp).
 struct Handoff {
   int send_fd = -1, recv_fd = -1;          // -1: no hand-off (the status worker)
   std::atomic<int32_t>* queued = nullptr;  // messages sent and not yet received, pool-wide
+  uint64_t busy_after_us = 0;              // 0: not while busy (a pool of one worker)
+  std::function<bool()> other_idle;        // BusyHandoff's
 };
 
 class Waiter {
@@ -55,6 +60,9 @@ class Waiter {
   // web server's next connections wait in the listening socket.
   void leave(bool to_others);
   bool parked() const { return !parked_.empty(); }
+  // Around each request: while it runs long, the parked connections go to the other workers.
+  void request_started(uint64_t start_us);
+  void request_ended();
 
  private:
   struct Parked {
@@ -66,8 +74,9 @@ class Waiter {
   std::unique_ptr<Connection> take_free();
   bool try_accept(Next& out);
   void add_parked(std::unique_ptr<Connection> conn, bool status_only);
-  void hand_off();     // the parked connections to the other workers
-  void take_handed();  // what a leaving worker handed on, parked here
+  void hand_off();                        // the parked connections to the other workers
+  void drop_handed(size_t parked_index);  // one sent to another worker: forget it here
+  void take_handed();                     // what a leaving worker handed on, parked here
   void activate(size_t parked_index, Next& out);
   int expire_parked();  // closes the ones idle too long; → ms until the next expiry (-1: none)
 
@@ -83,6 +92,8 @@ class Waiter {
   bool last_accepted_ = false;  // the last one served was a new connection (for taking turns)
   std::vector<Parked> parked_;
   std::vector<std::unique_ptr<Connection>> free_;  // closed ones, their buffers kept
+  std::unique_ptr<BusyHandoff> busy_;
+  std::vector<int> lend_, handed_;  // BusyHandoff's fds, kept for their capacity
 };
 
 }  // namespace php_pool::worker

@@ -28,6 +28,12 @@ namespace {
 
 volatile sig_atomic_t g_stop = 0;
 
+// A request running this long hands the kept connections parked beside it on to the other
+// workers (worker/busy_handoff.hpp): long enough that a pool's ordinary requests, even queued
+// for a CPU, never do; short against the 0.1 to 0.2 s php-fpm's kept connections wait here
+// in the same case.
+constexpr uint64_t kBusyHandoffAfterUs = 20000;
+
 void on_stop_signal(int) {
   g_stop = 1;
 }
@@ -132,6 +138,17 @@ void run(const WorkerSetup& setup) {
     handoff.send_fd = setup.handoff_send;
     handoff.recv_fd = setup.handoff_recv;
     handoff.queued = &counters.handoffs_queued;
+    // A pool of one worker has no other to take them.
+    if (pool.pm_max_children > 1) {
+      handoff.busy_after_us = kBusyHandoffAfterUs;
+      handoff.other_idle = [&board = *setup.scoreboard, self = uint32_t(setup.slot)] {
+        for (uint32_t i = 0; i < board.size(); i++)
+          if (i != self &&
+              board.slot(i).stage.load(std::memory_order_relaxed) == scoreboard::Stage::Idle)
+            return true;
+        return false;
+      };
+    }
   }
   Waiter waiter(listeners, limits, int(pool.request_read_timeout.count()),
                 int(pool.request_write_timeout.count()), &slot.stage, std::move(handoff));
@@ -185,6 +202,7 @@ void run(const WorkerSetup& setup) {
 
       int status;
       uint64_t memory = 0;
+      waiter.request_started(start);
       if (!pages.handle(params, conn, status)) {
         sapi::RequestResult r = sapi::run_request(conn, params);
         status = r.status;
@@ -198,6 +216,7 @@ void run(const WorkerSetup& setup) {
           g_stop = 1;
         }
       }
+      waiter.request_ended();
       conn.end_request(0);
       log::set_request(nullptr, nullptr);
       uint64_t end = scoreboard::now_monotonic_us();

@@ -1,0 +1,151 @@
+#include "worker/busy_handoff.hpp"
+
+#include <linux/futex.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sandbox/fd_passing.hpp"
+#include "scoreboard/scoreboard.hpp"
+
+namespace php_pool::worker {
+
+// The state is a futex word.
+static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t) &&
+              std::atomic<uint32_t>::is_always_lock_free);
+
+BusyHandoff::BusyHandoff(int send_fd, std::atomic<int32_t>* queued, uint64_t after_us,
+                         std::function<bool()> other_idle)
+    : send_fd_(send_fd), queued_(queued), after_us_(after_us), other_idle_(std::move(other_idle)) {}
+
+BusyHandoff::~BusyHandoff() {
+  if (thread_ != Thread::Started) return;
+  state_.store(kQuit);
+  wake();
+  pthread_join(thread_id_, nullptr);
+}
+
+void* BusyHandoff::thread_main(void* self) {
+  static_cast<BusyHandoff*>(self)->helper_loop();
+  return nullptr;
+}
+
+void BusyHandoff::start_thread() {
+  // Every signal blocked in the helper: the worker's own (SIGTERM, SIGQUIT) and PHP's (SIGPROF
+  // for max_execution_time, whose handler may jump out of the engine) belong to the main
+  // thread, which runs PHP. Blocked here first: the new thread inherits the mask.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 64 * 1024);  // it calls nothing deep
+  const bool ok = pthread_create(&thread_id_, &attr, thread_main, this) == 0;
+  pthread_attr_destroy(&attr);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  thread_ = ok ? Thread::Started : Thread::Failed;  // failed: the connections wait, as before
+}
+
+void BusyHandoff::request_started(const std::vector<int>& fds, uint64_t start_us) {
+  if (fds.empty()) return;
+  if (thread_ == Thread::None) start_thread();
+  if (thread_ != Thread::Started) return;
+  fds_ = fds;  // the helper reads them only once it has seen kRunning
+  sent_.assign(fds.size(), 0);
+  start_us_.store(start_us, std::memory_order_relaxed);
+  // Sequentially consistent, the store and then the flag's load, as the helper's flag store
+  // and state load: either it sees the request, or this sees it asleep and wakes it.
+  state_.store(kRunning);
+  running_ = true;
+  if (helper_asleep_.load() && helper_asleep_.exchange(false)) wake();
+}
+
+void BusyHandoff::request_ended(std::vector<int>& handed) {
+  handed.clear();
+  if (!running_) return;
+  running_ = false;
+  for (;;) {
+    uint32_t s = kRunning;
+    if (state_.compare_exchange_strong(s, kIdle)) break;
+    wait_while(kHanding, 0);  // the sends in progress
+  }
+  if (!any_sent_) return;  // the common case
+  any_sent_ = false;
+  for (size_t i = 0; i < fds_.size(); i++)
+    if (sent_[i]) handed.push_back(fds_[i]);
+}
+
+void BusyHandoff::helper_loop() {
+  uint64_t due = 0;
+  for (;;) {
+    switch (state_.load()) {
+      case kQuit:
+        return;
+      case kIdle:
+        // Between requests: sleep until request_started() wakes it.
+        helper_asleep_.store(true);
+        if (state_.load() == kIdle) wait_while(kIdle, 0);
+        helper_asleep_.store(false);
+        due = 0;
+        break;
+      case kRunning: {
+        const uint64_t now = scoreboard::now_monotonic_us();
+        const uint64_t start = start_us_.load(std::memory_order_relaxed);
+        if (due < start + after_us_) due = start + after_us_;  // a new request
+        if (now < due) {
+          wait_while(kRunning, due - now);  // a request that ends early does not wake it
+          break;
+        }
+        hand_on();
+        due = now + after_us_;  // and again, for requests sent meanwhile
+        break;
+      }
+    }
+  }
+}
+
+// The parked connections with a request waiting go; the others stay (a request on one later
+// goes at the next look): only those that wait are moved, not every kept connection on
+// every long request.
+void BusyHandoff::hand_on() {
+  uint32_t s = kRunning;
+  if (!state_.compare_exchange_strong(s, kHanding)) return;
+  // The request may have been replaced by a younger one since the state was read.
+  if (scoreboard::now_monotonic_us() >= start_us_.load(std::memory_order_relaxed) + after_us_ &&
+      other_idle_()) {
+    polls_.clear();
+    for (size_t i = 0; i < fds_.size(); i++)
+      if (!sent_[i]) polls_.push_back(pollfd{fds_[i], POLLIN | POLLRDHUP, 0});
+    if (!polls_.empty() && poll(polls_.data(), polls_.size(), 0) > 0) {
+      size_t i = 0;  // fds_[i] is polls_[p]'s
+      for (const pollfd& p : polls_) {
+        while (fds_[i] != p.fd) i++;
+        // Closed by the web server: its worker closes it after the request.
+        if (!(p.revents & POLLIN) || (p.revents & (POLLRDHUP | POLLHUP | POLLERR))) continue;
+        if (!sandbox::send_fd(send_fd_, p.fd)) break;  // full: the rest wait here, as before
+        sent_[i] = 1;
+        any_sent_ = true;
+        if (queued_) queued_->fetch_add(1);
+      }
+    }
+  }
+  state_.store(kRunning);
+  wake();  // request_ended() may wait for kHanding to end
+}
+
+void BusyHandoff::wait_while(uint32_t value, uint64_t timeout_us) {
+  timespec ts{time_t(timeout_us / 1000000), long(timeout_us % 1000000) * 1000};
+  // Returns at once if the state is no longer VALUE; a wake-up, a timeout or EINTR: the caller
+  // looks again.
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&state_), FUTEX_WAIT_PRIVATE, value,
+          timeout_us ? &ts : nullptr, nullptr, 0);
+}
+
+void BusyHandoff::wake() {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&state_), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr,
+          0);
+}
+
+}  // namespace php_pool::worker
