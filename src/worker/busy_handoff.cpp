@@ -7,6 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "sandbox/fd_passing.hpp"
 #include "scoreboard/scoreboard.hpp"
 
@@ -17,8 +19,12 @@ static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t) &&
               std::atomic<uint32_t>::is_always_lock_free);
 
 BusyHandoff::BusyHandoff(int send_fd, std::atomic<int32_t>* queued, uint64_t after_us,
-                         std::function<bool()> other_idle)
-    : send_fd_(send_fd), queued_(queued), after_us_(after_us), other_idle_(std::move(other_idle)) {}
+                         std::function<bool()> other_idle, Lendable lendable)
+    : send_fd_(send_fd),
+      queued_(queued),
+      after_us_(after_us),
+      other_idle_(std::move(other_idle)),
+      lendable_(std::move(lendable)) {}
 
 BusyHandoff::~BusyHandoff() {
   if (thread_ != Thread::Started) return;
@@ -48,12 +54,9 @@ void BusyHandoff::start_thread() {
   thread_ = ok ? Thread::Started : Thread::Failed;  // failed: the connections wait, as before
 }
 
-void BusyHandoff::request_started(const std::vector<int>& fds, uint64_t start_us) {
-  if (fds.empty()) return;
+void BusyHandoff::request_started(uint64_t start_us) {
   if (thread_ == Thread::None) start_thread();
   if (thread_ != Thread::Started) return;
-  fds_ = fds;  // the helper reads them only once it has seen kRunning
-  sent_.assign(fds.size(), 0);
   start_us_.store(start_us, std::memory_order_relaxed);
   // Sequentially consistent, the store and then the flag's load, as the helper's flag store
   // and state load: either it sees the request, or this sees it asleep and wakes it.
@@ -71,10 +74,7 @@ void BusyHandoff::request_ended(std::vector<int>& handed) {
     if (state_.compare_exchange_strong(s, kIdle)) break;
     wait_while(kHanding, 0);  // the sends in progress
   }
-  if (!any_sent_) return;  // the common case
-  any_sent_ = false;
-  for (size_t i = 0; i < fds_.size(); i++)
-    if (sent_[i]) handed.push_back(fds_[i]);
+  handed.swap(sent_);  // empty: the common case
 }
 
 void BusyHandoff::helper_loop() {
@@ -115,18 +115,20 @@ void BusyHandoff::hand_on() {
   // The request may have been replaced by a younger one since the state was read.
   if (scoreboard::now_monotonic_us() >= start_us_.load(std::memory_order_relaxed) + after_us_ &&
       other_idle_()) {
+    // Safe to read: the main thread leaves its parked connections alone until the request
+    // ends, and then waits for kHanding to end.
+    lendable_fds_.clear();
+    lendable_(lendable_fds_);
     polls_.clear();
-    for (size_t i = 0; i < fds_.size(); i++)
-      if (!sent_[i]) polls_.push_back(pollfd{fds_[i], POLLIN | POLLRDHUP, 0});
+    for (int fd : lendable_fds_)
+      if (std::find(sent_.begin(), sent_.end(), fd) == sent_.end())
+        polls_.push_back(pollfd{fd, POLLIN | POLLRDHUP, 0});
     if (!polls_.empty() && poll(polls_.data(), polls_.size(), 0) > 0) {
-      size_t i = 0;  // fds_[i] is polls_[p]'s
       for (const pollfd& p : polls_) {
-        while (fds_[i] != p.fd) i++;
         // Closed by the web server: its worker closes it after the request.
         if (!(p.revents & POLLIN) || (p.revents & (POLLRDHUP | POLLHUP | POLLERR))) continue;
         if (!sandbox::send_fd(send_fd_, p.fd)) break;  // full: the rest wait here, as before
-        sent_[i] = 1;
-        any_sent_ = true;
+        sent_.push_back(p.fd);
         if (queued_) queued_->fetch_add(1);
       }
     }

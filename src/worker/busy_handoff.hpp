@@ -25,16 +25,20 @@ class BusyHandoff {
   // OTHER_IDLE (called from the helper thread): whether another worker waits for work. When
   // none does, the connections stay: moving them would only let their requests overtake the
   // ones waiting in the listening socket.
+  // LENDABLE (called from the helper thread, while the main thread runs the request and leaves
+  // its parked connections alone): appends the fds of those that may go.
+  using Lendable = std::function<void(std::vector<int>& fds)>;
   BusyHandoff(int send_fd, std::atomic<int32_t>* queued, uint64_t after_us,
-              std::function<bool()> other_idle);
+              std::function<bool()> other_idle, Lendable lendable);
   ~BusyHandoff();
   BusyHandoff(const BusyHandoff&) = delete;
   BusyHandoff& operator=(const BusyHandoff&) = delete;
 
-  // Main thread, before a request runs: the parked connections (fds) the helper may hand on if
-  // it runs past after_us; START_US is its start (monotonic). Nothing to do without fds.
-  void request_started(const std::vector<int>& fds, uint64_t start_us);
-  // After it: HANDED gets the fds sent, now the other workers' (the caller closes its own).
+  // Main thread, before a request runs with connections parked beside it; START_US is its
+  // start (monotonic).
+  void request_started(uint64_t start_us);
+  // After it (or after nothing, when request_started() was not called): HANDED gets the fds
+  // sent, now the other workers' (the caller closes its own).
   void request_ended(std::vector<int>& handed);
 
  private:
@@ -51,15 +55,15 @@ class BusyHandoff {
   std::atomic<int32_t>* queued_;
   const uint64_t after_us_;
   const std::function<bool()> other_idle_;
+  const Lendable lendable_;
   std::atomic<uint32_t> state_{kIdle};
   std::atomic<bool> helper_asleep_{false};  // waits for the next request (the worker woke it)
   std::atomic<uint64_t> start_us_{0};
-  // Written by the main thread while kIdle, by the helper while kHanding.
-  std::vector<int> fds_;
-  std::vector<char> sent_;
-  bool any_sent_ = false;
-  std::vector<pollfd> polls_;  // the helper's
-  bool running_ = false;       // main thread: request_started() published fds for this request
+  // The helper's while kHanding, the main thread's after the request.
+  std::vector<int> sent_;
+  std::vector<int> lendable_fds_;  // the helper's
+  std::vector<pollfd> polls_;      // the helper's
+  bool running_ = false;           // main thread: request_started() was called
   Thread thread_ = Thread::None;
   pthread_t thread_id_{};
 };

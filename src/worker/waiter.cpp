@@ -56,7 +56,11 @@ Waiter::Waiter(const std::vector<Listener>& listeners, fastcgi::Limits limits, i
   }
   if (handoff_.send_fd >= 0 && handoff_.busy_after_us)
     busy_ = std::make_unique<BusyHandoff>(handoff_.send_fd, handoff_.queued, handoff_.busy_after_us,
-                                          handoff_.other_idle);
+                                          handoff_.other_idle, [this](std::vector<int>& fds) {
+                                            for (const Parked& p : parked_)
+                                              if (!p.status_only && p.conn->idle_between_requests())
+                                                fds.push_back(p.conn->fd());
+                                          });
 }
 
 Waiter::~Waiter() {
@@ -158,11 +162,7 @@ void Waiter::drop_handed(size_t i) {
 }
 
 void Waiter::request_started(uint64_t start_us) {
-  if (!busy_ || parked_.empty()) return;
-  lend_.clear();
-  for (const Parked& p : parked_)
-    if (!p.status_only && p.conn->idle_between_requests()) lend_.push_back(p.conn->fd());
-  busy_->request_started(lend_, start_us);
+  if (busy_ && !parked_.empty()) busy_->request_started(start_us);
 }
 
 void Waiter::request_ended() {

@@ -93,7 +93,7 @@ class Waiter {
   std::vector<Parked> parked_;
   std::vector<std::unique_ptr<Connection>> free_;  // closed ones, their buffers kept
   std::unique_ptr<BusyHandoff> busy_;
-  std::vector<int> lend_, handed_;  // BusyHandoff's fds, kept for their capacity
+  std::vector<int> handed_;  // BusyHandoff's, kept for its capacity
 };
 
 }  // namespace php_pool::worker

@@ -51,8 +51,9 @@ class BusyHandoffTest : public ::testing::Test {
     EXPECT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv), 0);
     send_ = sv[0];
     recv_ = sv[1];
-    busy_ = std::make_unique<BusyHandoff>(send_, &queued_, kAfterUs,
-                                          [this] { return other_idle_.load(); });
+    busy_ = std::make_unique<BusyHandoff>(
+        send_, &queued_, kAfterUs, [this] { return other_idle_.load(); },
+        [this](std::vector<int>& fds) { fds.insert(fds.end(), parked_.begin(), parked_.end()); });
   }
   ~BusyHandoffTest() override {
     busy_.reset();  // joins the helper
@@ -68,7 +69,8 @@ class BusyHandoffTest : public ::testing::Test {
   // A request that runs for RUN while the parked connections FDS wait beside it.
   std::vector<int> request(const std::vector<int>& fds, std::chrono::milliseconds run,
                            const std::function<void()>& meanwhile = {}) {
-    busy_->request_started(fds, scoreboard::now_monotonic_us());
+    parked_ = fds;
+    busy_->request_started(scoreboard::now_monotonic_us());
     if (meanwhile) meanwhile();
     std::this_thread::sleep_for(run);
     std::vector<int> handed;
@@ -78,6 +80,7 @@ class BusyHandoffTest : public ::testing::Test {
   int send_ = -1, recv_ = -1;
   std::atomic<int32_t> queued_{0};
   std::atomic<bool> other_idle_{true};
+  std::vector<int> parked_;  // the connections parked beside the request
   std::unique_ptr<BusyHandoff> busy_;
 };
 
