@@ -906,7 +906,38 @@ KEEPCONN_TIMEOUT = 2
 KEEPCONN_SCRIPTS = [
     ('hello', '/hello.php', None, KEEPCONN_CONNS, b'Hello, world!'),
     ('sleep', '/sleep.php', None, KEEPCONN_CONNS, b'slept'),
+    # A light load beside slow requests, as on a site with a slow report page: nginx sends the
+    # next request on any kept connection, also one that waits with a worker busy for 1.5 s.
+    ('mixed', '/hello.php', None, 4, b'Hello, world!'),
 ]
+# Clients that keep slow requests running through the same nginx during a keep-conn script.
+KEEPCONN_SLOW_BESIDE = {'mixed': ('/sleep.php?ms=1500', 2)}
+
+
+class SlowClients:
+    """N threads that each request URL again and again until stopped."""
+
+    def __init__(self, nginx, path, n):
+        self.stopping = threading.Event()
+        self.failed = 0
+
+        def run():
+            while not self.stopping.is_set():
+                try:
+                    status, _ = nginx.get(path)
+                    self.failed += status != 200
+                except OSError:
+                    self.failed += 1
+        self.threads = [threading.Thread(target=run, daemon=True) for _ in range(n)]
+        for t in self.threads:
+            t.start()
+        time.sleep(0.5)  # running by the time the load starts
+
+    def stop(self):
+        self.stopping.set()
+        for t in self.threads:
+            t.join()
+        return self.failed
 
 
 def fcgi_keeps_conn(backend):
@@ -940,9 +971,16 @@ def fcgi_keeps_conn(backend):
 
 def keepconn_phase(tmp, backends, kc_nginxes, rounds, duration, warmup):
     results = {s[0]: {b.kind: [] for b in backends} for s in KEEPCONN_SCRIPTS}
+    def beside(s, b):
+        slow = KEEPCONN_SLOW_BESIDE.get(s[0])
+        return SlowClients(kc_nginxes[b.kind], slow[0], slow[1]) if slow else None
+
     for s in KEEPCONN_SCRIPTS:
         for b in backends:
+            slow = beside(s, b)
             wrk(tmp, kc_nginxes[b.kind].url(s[1]), s[2], s[3], warmup)
+            if slow:
+                slow.stop()
     for rnd in range(rounds):
         order = backends if rnd % 2 == 0 else backends[::-1]
         for s in KEEPCONN_SCRIPTS:
@@ -950,8 +988,14 @@ def keepconn_phase(tmp, backends, kc_nginxes, rounds, duration, warmup):
                 # The previous measurement's backlog (64 clients' requests queued for 4 workers,
                 # 50 ms each: about a second) drains first, not into this one's figures.
                 time.sleep(1.5)
-                r = measure(tmp, b, kc_nginxes[b.kind], s, duration, KEEPCONN_TIMEOUT,
-                            count_conns=True)
+                slow = beside(s, b)
+                try:
+                    r = measure(tmp, b, kc_nginxes[b.kind], s, duration, KEEPCONN_TIMEOUT,
+                                count_conns=True)
+                finally:
+                    if slow and slow.stop():
+                        log('warning: %s: %d slow requests beside %s failed'
+                            % (b.kind, slow.failed, s[0]))
                 results[s[0]][b.kind].append(r)
                 log('round %d keep-conn %-5s %-5s %8.0f req/s  p50 %7.2f ms  p99 %7.2f ms  '
                     'max %7.0f ms  err %d/%d  never answered %d of %d connections'
@@ -1299,8 +1343,7 @@ LOAD_METRICS = [('rps', 'req/s'), ('p50_ms', 'p50 ms'), ('p99_ms', 'p99 ms'),
 KEEPCONN_METRICS = [('rps', 'keep-conn req/s'), ('p50_ms', 'keep-conn p50 ms'),
                     ('p99_ms', 'keep-conn p99 ms'), ('max_ms', 'keep-conn max ms'),
                     ('cpu_us', 'keep-conn CPU µs/req'),
-                    ('unserved_conns', 'keep-conn wrk conns never answered (of %d)'
-                     % KEEPCONN_CONNS),
+                    ('unserved_conns', 'keep-conn wrk conns never answered'),
                     ('non2xx', 'keep-conn non-2xx'),
                     ('sockerr', 'keep-conn socket errors')]
 COUNT_METRICS = ('non2xx', 'sockerr')

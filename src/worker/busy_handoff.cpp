@@ -19,11 +19,11 @@ static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t) &&
               std::atomic<uint32_t>::is_always_lock_free);
 
 BusyHandoff::BusyHandoff(int send_fd, std::atomic<int32_t>* queued, uint64_t after_us,
-                         std::function<bool()> other_idle, Lendable lendable)
+                         std::function<bool()> may_move, Lendable lendable)
     : send_fd_(send_fd),
       queued_(queued),
       after_us_(after_us),
-      other_idle_(std::move(other_idle)),
+      may_move_(std::move(may_move)),
       lendable_(std::move(lendable)) {}
 
 BusyHandoff::~BusyHandoff() {
@@ -114,7 +114,7 @@ void BusyHandoff::hand_on() {
   if (!state_.compare_exchange_strong(s, kHanding)) return;
   // The request may have been replaced by a younger one since the state was read.
   if (scoreboard::now_monotonic_us() >= start_us_.load(std::memory_order_relaxed) + after_us_ &&
-      other_idle_()) {
+      may_move_()) {
     // Safe to read: the main thread leaves its parked connections alone until the request
     // ends, and then waits for kHanding to end.
     lendable_fds_.clear();

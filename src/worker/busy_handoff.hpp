@@ -4,7 +4,7 @@
 // requests had a p99 of 1.45 s, php-fpm's 0.14 s). A helper thread, started with the first
 // request that has connections parked beside it, watches the request's age: past `after_us`,
 // and every `after_us` after that, it sends those with a request waiting to the hand-off socket
-// (worker/waiter.hpp) if another worker is idle, and that one takes them. Short requests
+// (worker/waiter.hpp) if another worker can take them at once. Short requests
 // cost the worker a store and a load, no system call: the helper sleeps until the running
 // request would be due, and is woken only after it found the worker between requests.
 #pragma once
@@ -22,14 +22,14 @@ namespace php_pool::worker {
 class BusyHandoff {
  public:
   // SEND_FD: the hand-off socket; QUEUED counts the messages sent and not yet received.
-  // OTHER_IDLE (called from the helper thread): whether another worker waits for work. When
-  // none does, the connections stay: moving them would only let their requests overtake the
-  // ones waiting in the listening socket.
+  // MAY_MOVE (called from the helper thread): whether another worker can take them now (one is
+  // idle, and no new connection waits: in a saturated pool, moving them would only let their
+  // requests overtake those queued in the listening socket).
   // LENDABLE (called from the helper thread, while the main thread runs the request and leaves
   // its parked connections alone): appends the fds of those that may go.
   using Lendable = std::function<void(std::vector<int>& fds)>;
   BusyHandoff(int send_fd, std::atomic<int32_t>* queued, uint64_t after_us,
-              std::function<bool()> other_idle, Lendable lendable);
+              std::function<bool()> may_move, Lendable lendable);
   ~BusyHandoff();
   BusyHandoff(const BusyHandoff&) = delete;
   BusyHandoff& operator=(const BusyHandoff&) = delete;
@@ -54,7 +54,7 @@ class BusyHandoff {
   const int send_fd_;
   std::atomic<int32_t>* queued_;
   const uint64_t after_us_;
-  const std::function<bool()> other_idle_;
+  const std::function<bool()> may_move_;
   const Lendable lendable_;
   std::atomic<uint32_t> state_{kIdle};
   std::atomic<bool> helper_asleep_{false};  // waits for the next request (the worker woke it)

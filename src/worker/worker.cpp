@@ -1,6 +1,7 @@
 #include "worker/worker.hpp"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -60,6 +61,26 @@ void wait_for_starting_workers(scoreboard::Scoreboard& board, int self) {
     if (!starting || scoreboard::now_monotonic_us() >= deadline) return;
     usleep(2000);
   }
+}
+
+// Whether a busy worker's kept connections may go to another (BusyHandoff, from its helper
+// thread): another worker is idle, and no new connection waits in the listening sockets. A pool
+// with connections queued is saturated, and a kept connection moved would only let its request
+// overtake theirs (the mean wait stays the same: the pool serves no more requests a second).
+// With the 50 ms script from 64 clients on 4 workers, moving them regardless took the p50 from
+// 0.8 to 0.45 s and the p99 from 1.5 to 1.8 s, some requests timing out.
+bool may_move_kept(scoreboard::Scoreboard& board, int self,
+                   const std::vector<Listener>& listeners) {
+  bool idle = false;
+  for (uint32_t i = 0; i < board.size() && !idle; i++)
+    idle = int(i) != self &&
+           board.slot(i).stage.load(std::memory_order_relaxed) == scoreboard::Stage::Idle;
+  if (!idle) return false;
+  pollfd fds[8];
+  nfds_t n = 0;
+  for (const Listener& l : listeners)
+    if (n < 8) fds[n++] = pollfd{l.fd, POLLIN, 0};
+  return poll(fds, n, 0) == 0;
 }
 
 // The first request after the manager fell asleep wakes it (one write per sleep, never one per
@@ -141,12 +162,8 @@ void run(const WorkerSetup& setup) {
     // A pool of one worker has no other to take them.
     if (pool.pm_max_children > 1) {
       handoff.busy_after_us = kBusyHandoffAfterUs;
-      handoff.other_idle = [&board = *setup.scoreboard, self = uint32_t(setup.slot)] {
-        for (uint32_t i = 0; i < board.size(); i++)
-          if (i != self &&
-              board.slot(i).stage.load(std::memory_order_relaxed) == scoreboard::Stage::Idle)
-            return true;
-        return false;
+      handoff.may_move = [&board = *setup.scoreboard, self = setup.slot, &listeners] {
+        return may_move_kept(board, self, listeners);
       };
     }
   }

@@ -52,7 +52,7 @@ class BusyHandoffTest : public ::testing::Test {
     send_ = sv[0];
     recv_ = sv[1];
     busy_ = std::make_unique<BusyHandoff>(
-        send_, &queued_, kAfterUs, [this] { return other_idle_.load(); },
+        send_, &queued_, kAfterUs, [this] { return may_move_.load(); },
         [this](std::vector<int>& fds) { fds.insert(fds.end(), parked_.begin(), parked_.end()); });
   }
   ~BusyHandoffTest() override {
@@ -79,7 +79,7 @@ class BusyHandoffTest : public ::testing::Test {
   }
   int send_ = -1, recv_ = -1;
   std::atomic<int32_t> queued_{0};
-  std::atomic<bool> other_idle_{true};
+  std::atomic<bool> may_move_{true};
   std::vector<int> parked_;  // the connections parked beside the request
   std::unique_ptr<BusyHandoff> busy_;
 };
@@ -116,13 +116,13 @@ TEST_F(BusyHandoffTest, ARequestSentDuringTheLongOneGoesAtTheNextLook) {
   EXPECT_EQ(received(), (std::vector<ino_t>{inode(first.here), inode(later.here)}));
 }
 
-TEST_F(BusyHandoffTest, NothingMovesWhileNoOtherWorkerIsIdle) {
-  other_idle_ = false;  // they would only overtake the requests queued on the listening socket
+TEST_F(BusyHandoffTest, NothingMovesWhileNoOtherWorkerCanTakeThem) {
+  may_move_ = false;  // no worker idle, or new connections queued
   Pair waiting;
   ASSERT_EQ(write(waiting.web, "x", 1), 1);
   EXPECT_TRUE(request({waiting.here}, 500ms).empty());
   EXPECT_TRUE(received().empty());
-  other_idle_ = true;
+  may_move_ = true;
   EXPECT_EQ(request({waiting.here}, 500ms), std::vector<int>{waiting.here});
 }
 
