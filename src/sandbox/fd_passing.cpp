@@ -1,6 +1,7 @@
 #include "sandbox/fd_passing.hpp"
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -45,13 +46,29 @@ int receive_fd(int sock) {
   ssize_t r;
   do r = recvmsg(sock, &msg.m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
   while (r < 0 && errno == EINTR);
-  if (r != 1 || msg.tag != kTag) return -1;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg.m);
-  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
-      c->cmsg_len != CMSG_LEN(sizeof(int)))
+  if (r < 0) return -1;
+  // Whatever descriptors came are ours now: one that is not a well-formed message's is closed,
+  // not left open.
+  int fd = -1;
+  size_t count = 0;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg.m); c; c = CMSG_NXTHDR(&msg.m, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    const size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < n; i++, count++) {
+      int got;
+      memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof got);
+      if (fd < 0)
+        fd = got;
+      else
+        close(got);
+    }
+  }
+  const bool well_formed =
+      r == 1 && msg.tag == kTag && count == 1 && !(msg.m.msg_flags & MSG_CTRUNC);
+  if (fd >= 0 && !well_formed) {
+    close(fd);
     return -1;
-  int fd;
-  memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  }
   return fd;
 }
 

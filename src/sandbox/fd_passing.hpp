@@ -7,7 +7,7 @@ namespace php_pool::sandbox {
 // Sends FD with a one-byte tag. False when the message could not be sent.
 bool send_fd(int sock, int fd);
 // Receives one message without waiting: the fd it carries (close-on-exec), or -1 (nothing,
-// EOF, a wrong tag or no fd).
+// EOF, a wrong tag or no fd; any fd such a message carried is closed).
 int receive_fd(int sock);
 
 }  // namespace php_pool::sandbox
