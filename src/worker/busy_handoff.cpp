@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 
 #include "sandbox/fd_passing.hpp"
 #include "scoreboard/scoreboard.hpp"
@@ -19,10 +20,11 @@ static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t) &&
               std::atomic<uint32_t>::is_always_lock_free);
 
 BusyHandoff::BusyHandoff(int send_fd, std::atomic<int32_t>* queued, uint64_t after_us,
-                         std::function<bool()> may_move, Lendable lendable)
+                         uint64_t evacuate_us, std::function<bool()> may_move, Lendable lendable)
     : send_fd_(send_fd),
       queued_(queued),
       after_us_(after_us),
+      evacuate_us_(evacuate_us),
       may_move_(std::move(may_move)),
       lendable_(std::move(lendable)) {}
 
@@ -78,7 +80,11 @@ void BusyHandoff::request_ended(std::vector<int>& handed) {
 }
 
 void BusyHandoff::helper_loop() {
-  uint64_t due = 0;
+  // Without the busy hand-off (a pool of one worker), it still looks this often, for the next
+  // request's start.
+  const uint64_t interval = after_us_ ? after_us_ : 20000;
+  uint64_t seen_start = 0, look = 0;
+  bool evacuated = false;
   for (;;) {
     switch (state_.load()) {
       case kQuit:
@@ -88,33 +94,42 @@ void BusyHandoff::helper_loop() {
         helper_asleep_.store(true);
         if (state_.load() == kIdle) wait_while(kIdle, 0);
         helper_asleep_.store(false);
-        due = 0;
         break;
       case kRunning: {
         const uint64_t now = scoreboard::now_monotonic_us();
         const uint64_t start = start_us_.load(std::memory_order_relaxed);
-        if (due < start + after_us_) due = start + after_us_;  // a new request
-        if (now < due) {
-          wait_while(kRunning, due - now);  // a request that ends early does not wake it
+        if (start != seen_start) {  // a new request
+          seen_start = start;
+          look = start + interval;
+          evacuated = false;
+        }
+        const uint64_t evacuate = evacuate_us_ && !evacuated ? start + evacuate_us_ : UINT64_MAX;
+        const uint64_t next = std::min(look, evacuate);
+        if (now < next) {
+          wait_while(kRunning, next - now);  // a request that ends early does not wake it
           break;
         }
-        hand_on();
-        due = now + after_us_;  // and again, for requests sent meanwhile
+        const bool all = now >= evacuate;
+        if (all || after_us_) hand_on(start, all);
+        evacuated = evacuated || all;
+        if (now >= look) look = now + interval;  // and again, for requests sent meanwhile
         break;
       }
     }
   }
 }
 
-// The parked connections with a request waiting go; the others stay (a request on one later
-// goes at the next look): only those that wait are moved, not every kept connection on
-// every long request.
-void BusyHandoff::hand_on() {
+// The parked connections with a request waiting go (ALL: every one the web server has not
+// closed, as the request is about to be killed); the others stay, and a request on one later
+// goes at the next look: only those that wait are moved, not every kept connection on every
+// long request.
+void BusyHandoff::hand_on(uint64_t start, bool all) {
   uint32_t s = kRunning;
   if (!state_.compare_exchange_strong(s, kHanding)) return;
-  // The request may have been replaced by a younger one since the state was read.
-  if (scoreboard::now_monotonic_us() >= start_us_.load(std::memory_order_relaxed) + after_us_ &&
-      may_move_()) {
+  // The request may have been replaced by another since the state was read; the worker
+  // about to be killed has its connections go where the next worker, or its replacement,
+  // takes them.
+  if (start_us_.load(std::memory_order_relaxed) == start && (all || (may_move_ && may_move_()))) {
     // Safe to read: the main thread leaves its parked connections alone until the request
     // ends, and then waits for kHanding to end.
     lendable_fds_.clear();
@@ -123,10 +138,11 @@ void BusyHandoff::hand_on() {
     for (int fd : lendable_fds_)
       if (std::find(sent_.begin(), sent_.end(), fd) == sent_.end())
         polls_.push_back(pollfd{fd, POLLIN | POLLRDHUP, 0});
-    if (!polls_.empty() && poll(polls_.data(), polls_.size(), 0) > 0) {
+    if (!polls_.empty() && poll(polls_.data(), polls_.size(), 0) >= 0) {
       for (const pollfd& p : polls_) {
         // Closed by the web server: its worker closes it after the request.
-        if (!(p.revents & POLLIN) || (p.revents & (POLLRDHUP | POLLHUP | POLLERR))) continue;
+        if (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) continue;
+        if (!all && !(p.revents & POLLIN)) continue;
         if (!sandbox::send_fd(send_fd_, p.fd)) break;  // full: the rest wait here, as before
         sent_.push_back(p.fd);
         if (queued_) queued_->fetch_add(1);

@@ -28,7 +28,10 @@ class BusyHandoff {
   // LENDABLE (called from the helper thread, while the main thread runs the request and leaves
   // its parked connections alone): appends the fds of those that may go.
   using Lendable = std::function<void(std::vector<int>& fds)>;
-  BusyHandoff(int send_fd, std::atomic<int32_t>* queued, uint64_t after_us,
+  // AFTER_US: the busy hand-off (0: none). EVACUATE_US (0: none): a request running this long
+  // is about to be killed (request_terminate_timeout), and every parked connection goes, to
+  // whichever worker is free first (its replacement, if none), rather than be reset with it.
+  BusyHandoff(int send_fd, std::atomic<int32_t>* queued, uint64_t after_us, uint64_t evacuate_us,
               std::function<bool()> may_move, Lendable lendable);
   ~BusyHandoff();
   BusyHandoff(const BusyHandoff&) = delete;
@@ -47,13 +50,13 @@ class BusyHandoff {
   static void* thread_main(void* self);
   void start_thread();
   void helper_loop();
-  void hand_on();
+  void hand_on(uint64_t start, bool all);
   void wait_while(uint32_t value, uint64_t timeout_us);
   void wake();
 
   const int send_fd_;
   std::atomic<int32_t>* queued_;
-  const uint64_t after_us_;
+  const uint64_t after_us_, evacuate_us_;
   const std::function<bool()> may_move_;
   const Lendable lendable_;
   std::atomic<uint32_t> state_{kIdle};

@@ -54,9 +54,10 @@ Waiter::Waiter(const std::vector<Listener>& listeners, fastcgi::Limits limits, i
     ev.data.u64 = kHandoffTag;
     epoll_ctl(epoll_, EPOLL_CTL_ADD, handoff_.recv_fd, &ev);
   }
-  if (handoff_.send_fd >= 0 && handoff_.busy_after_us)
+  if (handoff_.send_fd >= 0 && (handoff_.busy_after_us || handoff_.evacuate_after_us))
     busy_ = std::make_unique<BusyHandoff>(handoff_.send_fd, handoff_.queued, handoff_.busy_after_us,
-                                          handoff_.may_move, [this](std::vector<int>& fds) {
+                                          handoff_.evacuate_after_us, handoff_.may_move,
+                                          [this](std::vector<int>& fds) {
                                             for (const Parked& p : parked_)
                                               if (!p.status_only && p.conn->idle_between_requests())
                                                 fds.push_back(p.conn->fd());

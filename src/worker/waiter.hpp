@@ -27,6 +27,7 @@ struct Handoff {
   int send_fd = -1, recv_fd = -1;          // -1: no hand-off (the status worker)
   std::atomic<int32_t>* queued = nullptr;  // messages sent and not yet received, pool-wide
   uint64_t busy_after_us = 0;              // 0: not while busy (a pool of one worker)
+  uint64_t evacuate_after_us = 0;          // 0: no request_terminate_timeout
   std::function<bool()> may_move;          // BusyHandoff's
 };
 

@@ -34,6 +34,9 @@ volatile sig_atomic_t g_stop = 0;
 // for a CPU, never do; short against the 0.1 to 0.2 s php-fpm's kept connections wait here
 // in the same case.
 constexpr uint64_t kBusyHandoffAfterUs = 20000;
+// How long before request_terminate_timeout the kept connections of the request's worker go
+// (the manager's check runs at the deadline).
+constexpr uint64_t kEvacuateBeforeKillUs = 100000;
 
 void on_stop_signal(int) {
   g_stop = 1;
@@ -160,6 +163,13 @@ void run(const WorkerSetup& setup) {
     handoff.recv_fd = setup.handoff_recv;
     handoff.queued = &counters.handoffs_queued;
     // A pool of one worker has no other to take them.
+    // A request about to be killed by request_terminate_timeout (the manager's SIGKILL at the
+    // deadline) sends its kept connections on first: killed with the worker, they were reset,
+    // and nginx answers 502 to a POST on one. Not in an ondemand pool: nothing may take them
+    // until the next new connection starts a worker.
+    const uint64_t terminate_us = uint64_t(pool.request_terminate_timeout.count()) * 1000000;
+    if (terminate_us && pool.pm != config::PmStyle::Ondemand)
+      handoff.evacuate_after_us = terminate_us - kEvacuateBeforeKillUs;
     if (pool.pm_max_children > 1) {
       handoff.busy_after_us = kBusyHandoffAfterUs;
       handoff.may_move = [&board = *setup.scoreboard, self = setup.slot, &listeners] {

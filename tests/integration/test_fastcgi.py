@@ -382,5 +382,28 @@ class KeptConnectionLeavesABusyWorkerTest(BackendTestCase):
                 c.close()
 
 
+class KeptConnectionOutlivesAKilledRequestTest(BackendTestCase):
+    """A worker whose request request_terminate_timeout is about to kill sends its kept
+    connections on first, and its replacement serves them: they were reset with it (nginx
+    answers 502 to a POST sent on one)."""
+
+    POOL_INI = 'pm = static\npm.max_children = 1\nrequest_terminate_timeout = 2s\n'
+
+    def test_kept_connection_is_served_by_the_replacement(self):
+        if harness.is_fpm():
+            self.skipTest('php-fpm resets the kept connections of the worker it kills')
+        with FcgiConnection(self.backend.socket_path) as kept, \
+                FcgiConnection(self.backend.socket_path) as slow:
+            out, _err, _ = kept.request(php_params('pid.php'), keep_conn=True)
+            killed = int(parse_cgi_response(out)[2])
+            slow.send(php_params('sleep.php', query='s=6'), keep_conn=True)
+            harness.wait_until(lambda: killed not in self.backend.worker_pids(), 10,
+                               what='the worker killed at request_terminate_timeout')
+            out, _err, _ = kept.request(php_params('pid.php'), keep_conn=True)
+            status, _h, body = parse_cgi_response(out)
+            self.assertEqual(status, 200)
+            self.assertNotEqual(int(body), killed)
+
+
 if __name__ == '__main__':
     harness.main()

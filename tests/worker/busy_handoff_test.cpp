@@ -51,8 +51,12 @@ class BusyHandoffTest : public ::testing::Test {
     EXPECT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv), 0);
     send_ = sv[0];
     recv_ = sv[1];
+    make(kAfterUs, 0);
+  }
+  void make(uint64_t after_us, uint64_t evacuate_us) {
+    busy_.reset();
     busy_ = std::make_unique<BusyHandoff>(
-        send_, &queued_, kAfterUs, [this] { return may_move_.load(); },
+        send_, &queued_, after_us, evacuate_us, [this] { return may_move_.load(); },
         [this](std::vector<int>& fds) { fds.insert(fds.end(), parked_.begin(), parked_.end()); });
   }
   ~BusyHandoffTest() override {
@@ -133,6 +137,22 @@ TEST_F(BusyHandoffTest, EachRequestHasItsOwnClock) {
   ASSERT_EQ(write(waiting.web, "x", 1), 1);
   for (int i = 0; i < 10; i++) EXPECT_TRUE(request({waiting.here}, 30ms).empty());
   EXPECT_TRUE(received().empty());
+}
+
+TEST_F(BusyHandoffTest, ARequestAboutToBeKilledSendsEveryKeptConnection) {
+  // A pool of one worker (no busy hand-off) with request_terminate_timeout: near the deadline
+  // the quiet connections go too, no other worker idle or not; one the web server closed stays.
+  make(0, 3 * kAfterUs);
+  may_move_ = false;
+  Pair quiet, waiting, closed;
+  ASSERT_EQ(write(waiting.web, "x", 1), 1);
+  close(closed.web);
+  closed.web = -1;
+  EXPECT_TRUE(request({quiet.here, waiting.here, closed.here}, 400ms).empty());  // not yet
+  EXPECT_TRUE(received().empty());
+  EXPECT_EQ(request({quiet.here, waiting.here, closed.here}, 800ms),
+            (std::vector<int>{quiet.here, waiting.here}));
+  EXPECT_EQ(received(), (std::vector<ino_t>{inode(quiet.here), inode(waiting.here)}));
 }
 
 }  // namespace
