@@ -266,6 +266,14 @@ class KeptConnectionTakesItsTurnTest(BackendTestCase):
 
 
 
+def served_pid(test, conn):
+    """pid.php on a kept connection: the pid of the worker that served it."""
+    out, _err, _ = conn.request(php_params('pid.php'), keep_conn=True)
+    status, _h, body = parse_cgi_response(out)
+    test.assertEqual(status, 200)
+    return int(body)
+
+
 class KeptConnectionOutlivesItsWorkerTest(BackendTestCase):
     """A worker that leaves (pm.max_requests, a reload) hands its kept connections on to the
     next worker instead of closing them: the web server's next request on one is served, where
@@ -280,15 +288,11 @@ class KeptConnectionOutlivesItsWorkerTest(BackendTestCase):
 
     def test_kept_connection_survives_a_reload(self):
         with FcgiConnection(self.backend.socket_path) as kept:
-            out, _err, _ = kept.request(php_params('pid.php'), keep_conn=True)
-            before = int(parse_cgi_response(out)[2])
+            before = served_pid(self, kept)
             self.backend.signal(signal.SIGHUP)
             harness.wait_until(lambda: before not in self.backend.worker_pids(), 10,
                                what='the old worker gone')
-            out, _err, _ = kept.request(php_params('pid.php'), keep_conn=True)
-            status, _h, body = parse_cgi_response(out)
-            self.assertEqual(status, 200)
-            self.assertNotEqual(int(body), before)
+            self.assertNotEqual(served_pid(self, kept), before)
 
     def test_kept_connection_survives_max_requests(self):
         with FcgiConnection(self.backend.socket_path) as kept:
@@ -347,12 +351,6 @@ class KeptConnectionLeavesABusyWorkerTest(BackendTestCase):
 
     POOL_INI = 'pm = static\npm.max_children = 2\n'
 
-    def pid_on(self, conn):
-        out, _err, _ = conn.request(php_params('pid.php'), keep_conn=True)
-        status, _h, body = parse_cgi_response(out)
-        self.assertEqual(status, 200)
-        return int(body)
-
     def test_a_kept_connection_does_not_wait_for_its_busy_worker(self):
         if harness.is_fpm():
             self.skipTest("php-fpm: a kept connection is its worker's until it closes")
@@ -361,22 +359,22 @@ class KeptConnectionLeavesABusyWorkerTest(BackendTestCase):
             # One worker busy, so that both kept connections below park with the other.
             busy.send(php_params('sleep.php', query='s=1'), keep_conn=True)
             time.sleep(0.3)
-            holder = self.pid_on(slow)
-            self.assertEqual(self.pid_on(waiting), holder)
+            holder = served_pid(self, slow)
+            self.assertEqual(served_pid(self, waiting), holder)
             other = int(parse_cgi_response(busy.receive()[0])[2].split()[1])
             self.assertNotEqual(other, holder)
             # The holder runs a long request; a request arrives on the other kept connection.
             slow.send(php_params('sleep.php', query='s=3'), keep_conn=True)
             time.sleep(0.3)
             start = time.monotonic()
-            served_by = self.pid_on(waiting)
+            served_by = served_pid(self, waiting)
             elapsed = time.monotonic() - start
             self.assertEqual(served_by, other)
             self.assertLess(elapsed, 1.0)  # it waited the 2.7 s left of the long request before
             body = parse_cgi_response(slow.receive()[0])[2]
             self.assertEqual(body, b'slept %d' % holder)
             # Back with the worker that took it, the connection keeps serving.
-            self.assertEqual(self.pid_on(waiting), other)
+            self.assertEqual(served_pid(self, waiting), other)
         finally:
             for c in (busy, slow, waiting):
                 c.close()
@@ -394,15 +392,11 @@ class KeptConnectionOutlivesAKilledRequestTest(BackendTestCase):
             self.skipTest('php-fpm resets the kept connections of the worker it kills')
         with FcgiConnection(self.backend.socket_path) as kept, \
                 FcgiConnection(self.backend.socket_path) as slow:
-            out, _err, _ = kept.request(php_params('pid.php'), keep_conn=True)
-            killed = int(parse_cgi_response(out)[2])
+            killed = served_pid(self, kept)
             slow.send(php_params('sleep.php', query='s=6'), keep_conn=True)
             harness.wait_until(lambda: killed not in self.backend.worker_pids(), 10,
                                what='the worker killed at request_terminate_timeout')
-            out, _err, _ = kept.request(php_params('pid.php'), keep_conn=True)
-            status, _h, body = parse_cgi_response(out)
-            self.assertEqual(status, 200)
-            self.assertNotEqual(int(body), killed)
+            self.assertNotEqual(served_pid(self, kept), killed)
 
 
 if __name__ == '__main__':
