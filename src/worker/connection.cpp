@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -60,7 +61,7 @@ void Connection::set_timeouts(int read_seconds, int write_seconds) {
 }
 
 void Connection::open(int fd) {
-  if (fd_ >= 0) ::close(fd_);
+  release();
   fd_ = fd;
   decoder_.reset();
   events_.clear();
@@ -283,13 +284,20 @@ bool Connection::idle_between_requests() const {
   return true;
 }
 
+void Connection::unwatch() {
+  if (watched_ && fd_ >= 0) epoll_ctl(epoll_, EPOLL_CTL_DEL, fd_, nullptr);
+  watched_ = false;
+}
+
 void Connection::release() {
+  unwatch();
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
 }
 
 void Connection::close() {
   if (fd_ < 0) return;
+  unwatch();
   if (!broken_ && !input_complete()) {
     // Unread request body: closing now would reset the connection and could destroy the
     // response in flight. Half-close, then drain briefly (as php-fpm does), for 2 s at most

@@ -37,9 +37,15 @@ class Connection : public sapi::RequestIo {
   // The next request has begun in the records already read (a pipelined request): it is served
   // without waiting.
   bool next_request_buffered() const;
-  // In the worker's epoll set (see Waiter::park); cleared by open().
+  // In the worker's epoll set EPOLL_FD (see Waiter::park); cleared by open(). close() and
+  // release() take it out of the set first: closing the fd alone does not while another
+  // process holds the same connection (one handed on, or handed here while its sender still
+  // holds it), and the set would report that old connection under the fd's next user's number.
   bool watched() const { return watched_; }
-  void set_watched() { watched_ = true; }
+  void set_watched(int epoll_fd) {
+    watched_ = true;
+    epoll_ = epoll_fd;
+  }
   bool usable() const { return fd_ >= 0 && !broken_; }
   // Ends the request (if the SAPI did not) and prepares for the next one.
   void end_request(uint32_t app_status);
@@ -108,6 +114,8 @@ class Connection : public sapi::RequestIo {
   bool broken_ = false;
   bool aborted_ = false;
   bool watched_ = false;
+  int epoll_ = -1;
+  void unwatch();
   std::atomic<scoreboard::Stage>* stage_ = nullptr;
 };
 

@@ -156,8 +156,7 @@ void Waiter::hand_off() {
 
 void Waiter::drop_handed(size_t i) {
   Connection& conn = *parked_[i].conn;
-  epoll_ctl(epoll_, EPOLL_CTL_DEL, conn.fd(), nullptr);  // the file lives on: remove it
-  conn.release();
+  conn.release();  // out of the epoll set too: the connection lives on
   free_.push_back(std::move(parked_[i].conn));
   parked_.erase(parked_.begin() + long(i));
 }
@@ -287,7 +286,7 @@ void Waiter::add_parked(std::unique_ptr<Connection> conn, bool status_only) {
     ev.events = EPOLLIN | EPOLLRDHUP;
     ev.data.u64 = uint64_t(fd);
     epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev);
-    conn->set_watched();
+    conn->set_watched(epoll_);
   }
   parked_.push_back(Parked{std::move(conn), status_only, scoreboard::now_monotonic_us()});
 }
