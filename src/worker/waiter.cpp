@@ -57,11 +57,7 @@ Waiter::Waiter(const std::vector<Listener>& listeners, fastcgi::Limits limits, i
   if (handoff_.send_fd >= 0 && (handoff_.busy_after_us || handoff_.evacuate_after_us))
     busy_ = std::make_unique<BusyHandoff>(handoff_.send_fd, handoff_.queued, handoff_.busy_after_us,
                                           handoff_.evacuate_after_us, handoff_.may_move,
-                                          [this](std::vector<int>& fds) {
-                                            for (const Parked& p : parked_)
-                                              if (!p.status_only && p.conn->idle_between_requests())
-                                                fds.push_back(p.conn->fd());
-                                          });
+                                          [this](std::vector<int>& fds) { lendable(fds); });
 }
 
 Waiter::~Waiter() {
@@ -159,6 +155,12 @@ void Waiter::drop_handed(size_t i) {
   conn.release();  // out of the epoll set too: the connection lives on
   free_.push_back(std::move(parked_[i].conn));
   parked_.erase(parked_.begin() + long(i));
+}
+
+// From BusyHandoff's thread, while the request runs and this thread leaves parked_ alone.
+void Waiter::lendable(std::vector<int>& fds) const {
+  for (const Parked& p : parked_)
+    if (!p.status_only && p.conn->idle_between_requests()) fds.push_back(p.conn->fd());
 }
 
 void Waiter::request_started(uint64_t start_us) {

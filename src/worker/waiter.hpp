@@ -75,9 +75,10 @@ class Waiter {
   std::unique_ptr<Connection> take_free();
   bool try_accept(Next& out);
   void add_parked(std::unique_ptr<Connection> conn, bool status_only);
-  void hand_off();                        // the parked connections to the other workers
-  void drop_handed(size_t parked_index);  // one sent to another worker: forget it here
-  void take_handed();                     // what a leaving worker handed on, parked here
+  void hand_off();                             // the parked connections to the other workers
+  void drop_handed(size_t parked_index);       // one sent to another worker: forget it here
+  void lendable(std::vector<int>& fds) const;  // the parked connections that may be handed on
+  void take_handed();                          // what a leaving worker handed on, parked here
   void activate(size_t parked_index, Next& out);
   int expire_parked();  // closes the ones idle too long; → ms until the next expiry (-1: none)
 
