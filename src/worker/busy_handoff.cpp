@@ -19,6 +19,12 @@ namespace php_pool::worker {
 static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t) &&
               std::atomic<uint32_t>::is_always_lock_free);
 
+bool hand_on_one(int send_fd, std::atomic<int32_t>* queued, int fd) {
+  if (!sandbox::send_fd(send_fd, fd)) return false;
+  if (queued) queued->fetch_add(1);
+  return true;
+}
+
 BusyHandoff::BusyHandoff(int send_fd, std::atomic<int32_t>* queued, uint64_t after_us,
                          uint64_t evacuate_us, std::function<bool()> may_move, Lendable lendable)
     : send_fd_(send_fd),
@@ -143,9 +149,8 @@ void BusyHandoff::hand_on(uint64_t start, bool all) {
         // Closed by the web server: its worker closes it after the request.
         if (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) continue;
         if (!all && !(p.revents & POLLIN)) continue;
-        if (!sandbox::send_fd(send_fd_, p.fd)) break;  // full: the rest wait here, as before
+        if (!hand_on_one(send_fd_, queued_, p.fd)) break;  // full: the rest wait here, as before
         sent_.push_back(p.fd);
-        if (queued_) queued_->fetch_add(1);
       }
     }
   }

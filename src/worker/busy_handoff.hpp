@@ -5,7 +5,7 @@
 // request that has connections parked beside it, watches the request's age: past `after_us`,
 // and every `after_us` after that, it sends those with a request waiting to the hand-off socket
 // (worker/waiter.hpp) if another worker can take them at once. Short requests
-// cost the worker a store and a load, no system call: the helper sleeps until the running
+// cost the worker two stores and a load, no system call: the helper sleeps until the running
 // request would be due, and is woken only after it found the worker between requests.
 #pragma once
 
@@ -18,6 +18,10 @@
 #include <vector>
 
 namespace php_pool::worker {
+
+// Sends one kept connection to the hand-off socket and counts it in QUEUED (may be null). False
+// when it could not go (the socket is full).
+bool hand_on_one(int send_fd, std::atomic<int32_t>* queued, int fd);
 
 class BusyHandoff {
  public:

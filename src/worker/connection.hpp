@@ -80,7 +80,8 @@ class Connection : public sapi::RequestIo {
   void set_stage(std::atomic<scoreboard::Stage>* stage) { stage_ = stage; }
 
  private:
-  bool fill();  // reads once and feeds the decoder
+  bool fill();     // reads once and feeds the decoder
+  void unwatch();  // out of the epoll set (see watched())
   // The socket is non-blocking: waits until it is readable/writable (POLLIN/POLLOUT), for
   // timeout_s seconds at most (0 = forever). False on timeout.
   bool wait_for(short events, int timeout_s);
@@ -115,7 +116,6 @@ class Connection : public sapi::RequestIo {
   bool aborted_ = false;
   bool watched_ = false;
   int epoll_ = -1;
-  void unwatch();
   std::atomic<scoreboard::Stage>* stage_ = nullptr;
 };
 

@@ -134,33 +134,35 @@ int Waiter::expire_parked() {
 }
 
 void Waiter::hand_off() {
-  for (size_t i = 0; i < parked_.size();) {
-    Connection& conn = *parked_[i].conn;
-    // pm.status_listen's connections stay with their listener's rules; one with bytes of a
-    // next request read already closes (as before).
-    if (parked_[i].status_only || !conn.idle_between_requests()) {
-      i++;
-      continue;
-    }
-    // One connection a message: each idle worker takes one at a time (take_handed). Full: the
-    // rest close with this worker.
-    if (!sandbox::send_fd(handoff_.send_fd, conn.fd())) return;
-    if (handoff_.queued) handoff_.queued->fetch_add(1);
-    drop_handed(i);
+  // One connection a message: each idle worker takes one at a time (take_handed). Full: the
+  // rest close with this worker. One with bytes of a next request read already closes too.
+  std::vector<int> fds;
+  lendable(fds);
+  handed_.clear();
+  for (int fd : fds) {
+    if (!hand_on_one(handoff_.send_fd, handoff_.queued, fd)) break;
+    handed_.push_back(fd);
   }
+  forget(handed_);
 }
 
-void Waiter::drop_handed(size_t i) {
-  Connection& conn = *parked_[i].conn;
-  conn.release();  // out of the epoll set too: the connection lives on
-  free_.push_back(std::move(parked_[i].conn));
-  parked_.erase(parked_.begin() + long(i));
-}
-
-// From BusyHandoff's thread, while the request runs and this thread leaves parked_ alone.
+// pm.status_listen's connections stay with their listener's rules; one with bytes of a next
+// request read already is served here. From BusyHandoff's thread too, while the request runs
+// and this thread leaves parked_ alone.
 void Waiter::lendable(std::vector<int>& fds) const {
   for (const Parked& p : parked_)
     if (!p.status_only && p.conn->idle_between_requests()) fds.push_back(p.conn->fd());
+}
+
+void Waiter::forget(const std::vector<int>& fds) {
+  for (int fd : fds)
+    for (size_t i = 0; i < parked_.size(); i++) {
+      if (parked_[i].conn->fd() != fd) continue;
+      parked_[i].conn->release();  // out of the epoll set too: the connection lives on
+      free_.push_back(std::move(parked_[i].conn));
+      parked_.erase(parked_.begin() + long(i));
+      break;
+    }
 }
 
 void Waiter::request_started(uint64_t start_us) {
@@ -170,12 +172,7 @@ void Waiter::request_started(uint64_t start_us) {
 void Waiter::request_ended() {
   if (!busy_) return;
   busy_->request_ended(handed_);
-  for (int fd : handed_)
-    for (size_t i = 0; i < parked_.size(); i++)
-      if (parked_[i].conn->fd() == fd) {
-        drop_handed(i);
-        break;
-      }
+  forget(handed_);
 }
 
 void Waiter::take_handed() {

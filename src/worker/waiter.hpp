@@ -76,8 +76,8 @@ class Waiter {
   bool try_accept(Next& out);
   void add_parked(std::unique_ptr<Connection> conn, bool status_only);
   void hand_off();                             // the parked connections to the other workers
-  void drop_handed(size_t parked_index);       // one sent to another worker: forget it here
   void lendable(std::vector<int>& fds) const;  // the parked connections that may be handed on
+  void forget(const std::vector<int>& fds);    // those sent to other workers: dropped here
   void take_handed();                          // what a leaving worker handed on, parked here
   void activate(size_t parked_index, Next& out);
   int expire_parked();  // closes the ones idle too long; → ms until the next expiry (-1: none)
@@ -95,7 +95,7 @@ class Waiter {
   std::vector<Parked> parked_;
   std::vector<std::unique_ptr<Connection>> free_;  // closed ones, their buffers kept
   std::unique_ptr<BusyHandoff> busy_;
-  std::vector<int> handed_;  // BusyHandoff's, kept for its capacity
+  std::vector<int> handed_;  // sent on (hand_off, BusyHandoff), kept for its capacity
 };
 
 }  // namespace php_pool::worker

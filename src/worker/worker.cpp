@@ -72,18 +72,12 @@ void wait_for_starting_workers(scoreboard::Scoreboard& board, int self) {
 // overtake theirs (the mean wait stays the same: the pool serves no more requests a second).
 // With the 50 ms script from 64 clients on 4 workers, moving them regardless took the p50 from
 // 0.8 to 0.45 s and the p99 from 1.5 to 1.8 s, some requests timing out.
-bool may_move_kept(scoreboard::Scoreboard& board, int self,
-                   const std::vector<Listener>& listeners) {
+bool may_move_kept(scoreboard::Scoreboard& board, int self, std::vector<pollfd>& listeners) {
   bool idle = false;
   for (uint32_t i = 0; i < board.size() && !idle; i++)
     idle = int(i) != self &&
            board.slot(i).stage.load(std::memory_order_relaxed) == scoreboard::Stage::Idle;
-  if (!idle) return false;
-  pollfd fds[8];
-  nfds_t n = 0;
-  for (const Listener& l : listeners)
-    if (n < 8) fds[n++] = pollfd{l.fd, POLLIN, 0};
-  return poll(fds, n, 0) == 0;
+  return idle && poll(listeners.data(), listeners.size(), 0) == 0;
 }
 
 // The first request after the manager fell asleep wakes it (one write per sleep, never one per
@@ -162,7 +156,6 @@ void run(const WorkerSetup& setup) {
     handoff.send_fd = setup.handoff_send;
     handoff.recv_fd = setup.handoff_recv;
     handoff.queued = &counters.handoffs_queued;
-    // A pool of one worker has no other to take them.
     // A request about to be killed by request_terminate_timeout (the manager's SIGKILL at the
     // deadline) sends its kept connections on first: killed with the worker, they were reset,
     // and nginx answers 502 to a POST on one. Not in an ondemand pool: nothing may take them
@@ -170,10 +163,13 @@ void run(const WorkerSetup& setup) {
     const uint64_t terminate_us = uint64_t(pool.request_terminate_timeout.count()) * 1000000;
     if (terminate_us && pool.pm != config::PmStyle::Ondemand)
       handoff.evacuate_after_us = terminate_us - kEvacuateBeforeKillUs;
-    if (pool.pm_max_children > 1) {
+    if (pool.pm_max_children > 1) {  // a pool of one worker has no other to take them
       handoff.busy_after_us = kBusyHandoffAfterUs;
-      handoff.may_move = [&board = *setup.scoreboard, self = setup.slot, &listeners] {
-        return may_move_kept(board, self, listeners);
+      std::vector<pollfd> polls;
+      for (const Listener& l : listeners) polls.push_back(pollfd{l.fd, POLLIN, 0});
+      handoff.may_move = [&board = *setup.scoreboard, self = setup.slot,
+                          polls = std::move(polls)]() mutable {
+        return may_move_kept(board, self, polls);
       };
     }
   }
